@@ -1,0 +1,341 @@
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * PHP 8.2's request variables ($_GET, $_POST, $_REQUEST) and print_r, ported byte for byte.
+ *
+ * Strings here are PHP strings: byte strings, one char per byte (ISO-8859-1), so that nothing is
+ * re-encoded on the way in or out. A PHP array is a LinkedHashMap whose keys are Long (integer keys)
+ * or String, and whose values are String or another such map. JDK only; compiles on Java 17.
+ */
+final class Php {
+    static final int MAX_INPUT_VARS = 1000;
+    static final int MAX_INPUT_NESTING_LEVEL = 64;
+    static final int POST_MAX_SIZE = 8 * 1024 * 1024;
+
+    private static final Pattern INTEGER_KEY = Pattern.compile("-?[1-9][0-9]*|0");
+
+    private Php() {}
+
+    /** $_REQUEST as PHP builds it: $_GET, then $_POST merged over it (request_order "GP"). */
+    static Map<Object, Object> request(String method, String rawQuery, String contentType, byte[] body,
+                                       Consumer<String> warn) {
+        Map<Object, Object> request = new LinkedHashMap<>();
+        merge(request, parseQuery(rawQuery == null ? "" : rawQuery, warn));
+        merge(request, parsePost(method, contentType, body, warn));
+        return request;
+    }
+
+    /** $_GET from a raw query string (php_default_treat_data): empty pieces skipped, 1000 variables kept. */
+    static Map<Object, Object> parseQuery(String query, Consumer<String> warn) {
+        Map<Object, Object> vars = new LinkedHashMap<>();
+        int count = 0;
+        for (String piece : query.split("&")) {
+            if (piece.isEmpty()) continue;
+            if (++count > MAX_INPUT_VARS) {
+                warn.accept(tooManyVars());
+                break;
+            }
+            registerPair(vars, piece, warn);
+        }
+        return vars;
+    }
+
+    /** $_POST: filled only for method POST with a form or multipart body, as PHP's SAPI does. */
+    static Map<Object, Object> parsePost(String method, String contentType, byte[] body, Consumer<String> warn) {
+        if (!"POST".equals(method) || contentType == null || body == null) return new LinkedHashMap<>();
+        String mime = mimeType(contentType);
+        if (mime.equals("application/x-www-form-urlencoded")) {
+            return parseForm(new String(body, StandardCharsets.ISO_8859_1), warn);
+        }
+        if (mime.equals("multipart/form-data")) {
+            String boundary = boundary(contentType);
+            if (boundary != null) return Multipart.fields(body, boundary, warn);
+            warn.accept("Warning: Missing boundary in multipart/form-data POST data");
+        }
+        return new LinkedHashMap<>();
+    }
+
+    /** A form body (add_post_vars): unlike a query, empty pieces count, and the 1001st variable is kept. */
+    static Map<Object, Object> parseForm(String body, Consumer<String> warn) {
+        Map<Object, Object> vars = new LinkedHashMap<>();
+        int count = 0;
+        for (int pos = 0; pos < body.length(); ) {
+            int amp = body.indexOf('&', pos);
+            if (amp < 0) amp = body.length();
+            registerPair(vars, body.substring(pos, amp), warn);
+            pos = amp + 1;
+            if (++count > MAX_INPUT_VARS) {
+                warn.accept(tooManyVars());
+                break;
+            }
+        }
+        return vars;
+    }
+
+    private static void registerPair(Map<Object, Object> vars, String piece, Consumer<String> warn) {
+        int eq = piece.indexOf('=');
+        String name = urlDecode(eq < 0 ? piece : piece.substring(0, eq));
+        String value = eq < 0 ? "" : urlDecode(piece.substring(eq + 1));
+        register(vars, name, value, warn);
+    }
+
+    private static String tooManyVars() {
+        return "Warning: Input variables exceeded " + MAX_INPUT_VARS
+            + ". To increase the limit change max_input_vars in php.ini.";
+    }
+
+    /** The part of a Content-Type PHP compares: lowercased, cut at the first ';', ',' or space. */
+    static String mimeType(String contentType) {
+        int end = contentType.length();
+        for (int i = 0; i < contentType.length(); i++) {
+            char c = contentType.charAt(i);
+            if (c == ';' || c == ',' || c == ' ') {
+                end = i;
+                break;
+            }
+        }
+        return contentType.substring(0, end).toLowerCase(Locale.ROOT);
+    }
+
+    /** The boundary parameter as rfc1867.c finds it: after "boundary=", quoted or up to ',' or ';'. */
+    static String boundary(String contentType) {
+        int at = contentType.indexOf("boundary");
+        if (at < 0) at = contentType.toLowerCase(Locale.ROOT).indexOf("boundary");
+        if (at < 0) return null;
+        int eq = contentType.indexOf('=', at);
+        if (eq < 0) return null;
+        String b = contentType.substring(eq + 1);
+        if (b.startsWith("\"")) {
+            int close = b.indexOf('"', 1);
+            return close < 0 ? null : b.substring(1, close);
+        }
+        for (int i = 0; i < b.length(); i++) {
+            if (b.charAt(i) == ',' || b.charAt(i) == ';') return b.substring(0, i);
+        }
+        return b;
+    }
+
+    /** php_url_decode: '+' is a space, %XX a byte, anything else (a bad escape too) stays as it is. */
+    static String urlDecode(String s) {
+        if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            int hi, lo;
+            if (c == '+') {
+                out.append(' ');
+            } else if (c == '%' && i + 2 < s.length() && (hi = hex(s.charAt(i + 1))) >= 0
+                       && (lo = hex(s.charAt(i + 2))) >= 0) {
+                out.append((char) (hi << 4 | lo));
+                i += 2;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    private static int hex(char c) {
+        return c < 128 ? Character.digit(c, 16) : -1;
+    }
+
+    /**
+     * php_register_variable_ex: stores value under name in vars, following PHP's rules: leading spaces
+     * dropped, ' ' and '.' in the base name become '_', "a[x][]" nests, an unclosed '[' becomes '_',
+     * anything after a closing ']' that is not '[' is ignored, more than 64 levels drop the variable.
+     */
+    static void register(Map<Object, Object> vars, String name, String value, Consumer<String> warn) {
+        int nul = name.indexOf('\0');
+        if (nul >= 0) name = name.substring(0, nul);
+        int start = 0;
+        while (start < name.length() && name.charAt(start) == ' ') start++;
+        StringBuilder base = new StringBuilder();
+        int ip = start;
+        for (; ip < name.length() && name.charAt(ip) != '['; ip++) {
+            char c = name.charAt(ip);
+            base.append(c == ' ' || c == '.' ? '_' : c);
+        }
+        if (base.length() == 0) return;
+        Map<Object, Object> table = vars;
+        String index = base.toString();
+        for (int level = 1; ip < name.length(); level++) {
+            if (level > MAX_INPUT_NESTING_LEVEL) {
+                vars.remove(key(base.toString()));
+                warn.accept("Warning: Input variable nesting level exceeded " + MAX_INPUT_NESTING_LEVEL
+                    + ". To increase the limit change max_input_nesting_level in php.ini.");
+                return;
+            }
+            int p = ip + 1;
+            if (p < name.length() && name.charAt(p) == ' ') p++;
+            String sub = null;
+            if (p < name.length() && name.charAt(p) == ']') {
+                ip = p;
+            } else {
+                int close = name.indexOf(']', p);
+                if (close < 0) {
+                    // Not an index: at the top level the '[' and the rest join the name, deeper they are dropped.
+                    if (level == 1) index = index + '_' + name.substring(ip + 1).replaceAll("[ .\\[]", "_");
+                    break;
+                }
+                sub = name.substring(ip + 1, close);
+                ip = close;
+            }
+            table = child(table, index);
+            if (table == null) return;
+            index = sub;
+            ip++;
+            if (ip < name.length() && name.charAt(ip) != '[') break;
+        }
+        if (index == null) {
+            append(table, value);
+        } else {
+            table.put(key(index), value);
+        }
+    }
+
+    /** The array at table[index] (index null: a new one appended), replacing a string found there. */
+    @SuppressWarnings("unchecked")
+    private static Map<Object, Object> child(Map<Object, Object> table, String index) {
+        Map<Object, Object> fresh = new LinkedHashMap<>();
+        if (index == null) return append(table, fresh) ? fresh : null;
+        Object k = key(index);
+        Object found = table.get(k);
+        if (found instanceof Map) return (Map<Object, Object>) found;
+        table.put(k, fresh);
+        return fresh;
+    }
+
+    /** $a[] = v: the next integer key is one past the largest so far (0 when none), never reused. */
+    private static boolean append(Map<Object, Object> table, Object value) {
+        Long max = null;
+        for (Object k : table.keySet()) {
+            if (k instanceof Long && (max == null || (Long) k > max)) max = (Long) k;
+        }
+        long next = max == null ? 0 : max == Long.MAX_VALUE ? Long.MAX_VALUE : max + 1;
+        if (table.containsKey(next)) return false;
+        table.put(next, value);
+        return true;
+    }
+
+    /** An array key: a canonical decimal integer within long range becomes a Long, as in PHP. */
+    static Object key(String k) {
+        if (k.length() <= 20 && INTEGER_KEY.matcher(k).matches()) {
+            try {
+                return Long.parseLong(k);
+            } catch (NumberFormatException outOfRange) {
+                return k;
+            }
+        }
+        return k;
+    }
+
+    /** php_autoglobal_merge: arrays found on both sides merge recursively, anything else is replaced. */
+    @SuppressWarnings("unchecked")
+    static void merge(Map<Object, Object> dest, Map<Object, Object> src) {
+        for (Map.Entry<Object, Object> e : src.entrySet()) {
+            Object there = dest.get(e.getKey());
+            if (e.getValue() instanceof Map && there instanceof Map) {
+                merge((Map<Object, Object>) there, (Map<Object, Object>) e.getValue());
+            } else {
+                dest.put(e.getKey(), copy(e.getValue()));
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object copy(Object v) {
+        if (!(v instanceof Map)) return v;
+        Map<Object, Object> out = new LinkedHashMap<>();
+        merge(out, (Map<Object, Object>) v);
+        return out;
+    }
+
+    /** print_r($value, true): arrays as PHP prints them, every other value as its string. */
+    static String printR(Object value) {
+        StringBuilder out = new StringBuilder();
+        printR(out, value, 0);
+        return out.toString();
+    }
+
+    private static void printR(StringBuilder out, Object value, int indent) {
+        if (value instanceof Map || value instanceof List) {
+            Map<?, ?> map = value instanceof Map ? (Map<?, ?>) value : listAsMap((List<?>) value);
+            out.append("Array\n").append(" ".repeat(indent)).append("(\n");
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                out.append(" ".repeat(indent + 4)).append('[').append(e.getKey()).append("] => ");
+                printR(out, e.getValue(), indent + 8);
+                out.append('\n');
+            }
+            out.append(" ".repeat(indent)).append(")\n");
+        } else if (value instanceof Boolean) {
+            out.append((Boolean) value ? "1" : "");
+        } else if (value != null) {
+            out.append(value);
+        }
+    }
+
+    private static Map<Object, Object> listAsMap(List<?> list) {
+        Map<Object, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < list.size(); i++) map.put((long) i, list.get(i));
+        return map;
+    }
+
+    /** multipart/form-data (rfc1867.c): the fields without a filename go to $_POST; files do not. */
+    static final class Multipart {
+        private Multipart() {}
+
+        static Map<Object, Object> fields(byte[] body, String boundary, Consumer<String> warn) {
+            Map<Object, Object> vars = new LinkedHashMap<>();
+            String text = new String(body, StandardCharsets.ISO_8859_1);
+            String delimiter = "--" + boundary;
+            int at = text.startsWith(delimiter) ? 0 : text.indexOf("\r\n" + delimiter);
+            if (at > 0) at += 2;
+            int count = 0;
+            while (at >= 0 && !text.startsWith("--", at + delimiter.length())) {
+                int lineEnd = text.indexOf("\r\n", at + delimiter.length());
+                if (lineEnd < 0) break;
+                int headersEnd = text.startsWith("\r\n", lineEnd + 2) ? lineEnd : text.indexOf("\r\n\r\n", lineEnd);
+                if (headersEnd < 0) break;
+                int contentStart = headersEnd + 4;
+                int next = text.indexOf("\r\n" + delimiter, contentStart);
+                if (next < 0) break;
+                String disposition = header(text.substring(lineEnd + 2, headersEnd + 2), "Content-Disposition");
+                String name = disposition == null ? null : param(disposition, "name");
+                if (name != null && param(disposition, "filename") == null) {
+                    if (++count > MAX_INPUT_VARS) {
+                        warn.accept(tooManyVars());
+                        break;
+                    }
+                    register(vars, name, text.substring(contentStart, next), warn);
+                }
+                at = next + 2;
+            }
+            return vars;
+        }
+
+        private static String header(String block, String wanted) {
+            for (String line : block.split("\r\n")) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase(wanted)) return line.substring(colon + 1);
+            }
+            return null;
+        }
+
+        /** A parameter of a Content-Disposition value: name="x" or name=x. */
+        private static String param(String disposition, String wanted) {
+            for (String part : disposition.split(";")) {
+                int eq = part.indexOf('=');
+                if (eq < 0 || !part.substring(0, eq).trim().equalsIgnoreCase(wanted)) continue;
+                String v = part.substring(eq + 1).trim();
+                return v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"") ? v.substring(1, v.length() - 1) : v;
+            }
+            return null;
+        }
+    }
+}
