@@ -1,0 +1,103 @@
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** serve.java + res.java: respond-async, a caller that hangs up, calls worked on at once, routes and limits. */
+class EndpointTest {
+    private static final String GET = "GET /res.php?hello=world%21 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+
+    @Test
+    void preferRespondAsyncIsAnswered202AtOnceAndTheWorkIsDoneAfter() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "3")) {
+            long start = System.nanoTime();
+            String answer = Support.raw(server.port(), GET + "Prefer: respond-async, wait=10\r\n\r\n");
+            long answeredMs = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(202, Support.status(answer), answer);
+            assertTrue(answer.toLowerCase().contains("\r\npreference-applied: respond-async\r\n"), answer);
+            assertTrue(answeredMs < 1500, "202 came after " + answeredMs + " ms, the work takes 3000");
+            assertEquals(0, server.log.count("\\[202\\]"), "logged as done before the work was done");
+            Support.LogSink.Entry done = server.log.await("\\[202\\]: GET /res\\.php\\?hello=world%21$", Duration.ofSeconds(10));
+            assertTrue(done.nanos() - start >= 2_900_000_000L, "the work ended early");
+        }
+    }
+
+    @Test
+    void aCallerThatHangsUpNeverStopsTheWork() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "1", "-v")) {
+            try (Socket s = new Socket("127.0.0.1", server.port())) {
+                s.getOutputStream().write((GET + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                server.log.await("Accepted$", Duration.ofSeconds(5));
+            } // hung up before any answer
+            Support.LogSink.Entry done = server.log.await("\\[200\\]: GET /res\\.php\\?hello=world%21\n", Duration.ofSeconds(10));
+            assertTrue(done.text().contains("[hello] => world!"), done.text());
+            assertEquals(0, server.log.count("(?i)exception|broken pipe"), String.join("\n", server.log.texts()));
+        }
+    }
+
+    @Test
+    void twoCallsWithSleep1FinishTogether() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "1")) {
+            long start = System.nanoTime();
+            test.sendSock("POST", server.url("/res.php"), Map.of("n", "1"), null);
+            test.sendSock("POST", server.url("/res.php"), Map.of("n", "2"), null);
+            List<Support.LogSink.Entry> done = server.log.await("\\[200\\]: POST", 2, Duration.ofSeconds(10));
+            long last = Math.max(done.get(0).nanos(), done.get(1).nanos()) - start;
+            // One after the other would take 2 s; together they take one --sleep.
+            assertTrue(last < 1_800_000_000L, "both done after " + last / 1_000_000 + " ms");
+        }
+    }
+
+    @Test
+    void withOneWorkerCallsFinishOneSleepApartAsUnderPhpS() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "0.5", "--workers", "1")) {
+            for (int i = 0; i < 3; i++) test.sendSock("GET", server.url("/res.php"), Map.of("n", i), null);
+            List<Support.LogSink.Entry> done = server.log.await("\\[200\\]: GET", 3, Duration.ofSeconds(10));
+            for (int i = 1; i < 3; i++) {
+                long gap = done.get(i).nanos() - done.get(i - 1).nanos();
+                assertTrue(gap >= 400_000_000L, "finished " + gap / 1_000_000 + " ms apart");
+            }
+        }
+    }
+
+    @Test
+    void bothRoutesServeTheEndpointAndEverythingElseIs404() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "0")) {
+            assertEquals(200, Support.status(Support.raw(server.port(), GET.replace("/res.php", "/res") + "\r\n")));
+            for (String path : List.of("/nope", "/res.php/x", "/res.phpx", "/", "/test.java")) {
+                String answer = Support.raw(server.port(), GET.replace("/res.php?hello=world%21", path) + "\r\n");
+                assertEquals(404, Support.status(answer), path);
+                assertTrue(answer.toLowerCase().contains("\r\ncontent-type: text/plain"), answer);
+            }
+            server.log.await("\\] 127\\.0\\.0\\.1:\\d+ \\[404\\]: GET /nope - No such file or directory$", Duration.ofSeconds(5));
+            server.log.await("\\[200\\]: GET /res\\?hello=world%21$", Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void aBodyOver8MiBIsRefused413WithoutBeingRead() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "0");
+             Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            String head = "POST /res.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + "Content-Length: " + (8 * 1024 * 1024 + 1) + "\r\n\r\n";
+            s.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
+            InputStream in = s.getInputStream();
+            String answer = new String(in.readNBytes(12), StandardCharsets.ISO_8859_1);
+            assertEquals("HTTP/1.1 413", answer);
+            server.log.await("\\[413\\]: POST /res\\.php$", Duration.ofSeconds(5));
+            // Exactly 8 MiB is still read.
+            String body = "a=" + "x".repeat(8 * 1024 * 1024 - 2);
+            String ok = Support.raw(server.port(), "POST /res.php HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+            assertEquals(200, Support.status(ok));
+        }
+    }
+}

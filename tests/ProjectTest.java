@@ -1,0 +1,93 @@
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The project as users meet it: the catalog aliases, and the scripts run with plain `java` (JDK 22+). */
+class ProjectTest {
+    private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+
+    @Test
+    void theCatalogHasTheFourAliasesWithDescriptions() throws Exception {
+        JsonObject aliases = JsonParser.parseString(Files.readString(Support.ROOT.resolve("jbang-catalog.json")))
+            .getAsJsonObject().getAsJsonObject("aliases");
+        for (String alias : List.of("serve", "test", "res", "tests")) {
+            JsonObject a = aliases.getAsJsonObject(alias);
+            assertNotNull(a, alias);
+            assertTrue(Files.exists(Support.ROOT.resolve(a.get("script-ref").getAsString())), alias);
+            assertTrue(a.get("description").getAsString().length() > 20, alias);
+        }
+        Process p = new ProcessBuilder(Support.ROOT.resolve("jbang").toString(), "alias", "list")
+            .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
+        String listed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), listed);
+        for (String alias : List.of("serve", "test", "res", "tests")) {
+            assertTrue(listed.contains(alias + "\n   " + aliases.getAsJsonObject(alias).get("description").getAsString()), listed);
+        }
+    }
+
+    /** Lines a process prints, to wait on. */
+    private static BlockingQueue<String> lines(Process p) {
+        BlockingQueue<String> q = new LinkedBlockingQueue<>();
+        Thread.ofVirtual().start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String l; (l = r.readLine()) != null; ) q.add(l);
+            } catch (IOException ended) {
+                // the process is gone
+            }
+        });
+        return q;
+    }
+
+    private static String await(BlockingQueue<String> q, String regex, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (String l; (l = q.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) != null; ) {
+            if (l.matches(regex)) return l;
+        }
+        throw new AssertionError("no line matching " + regex + " within " + timeout);
+    }
+
+    @Test
+    void theScriptsRunWithPlainJava() throws Exception {
+        assertTrue(Runtime.version().feature() >= 22, "needs the JDK 22+ multi-file source launcher");
+        Process server = new ProcessBuilder(JAVA, "serve.java", "127.0.0.1:0", "--sleep", "0")
+            .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
+        try {
+            BlockingQueue<String> log = lines(server);
+            String started = await(log, "\\[.*\\] asynccall Development Server \\(http://127\\.0\\.0\\.1:\\d+\\) started", Duration.ofSeconds(60));
+            Matcher m = Pattern.compile("\\((http://[^)]+)\\)").matcher(started);
+            assertTrue(m.find());
+            String url = m.group(1) + "/res.php";
+            Process caller = new ProcessBuilder(JAVA, "test.java", "--url", url)
+                .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
+            String out = new String(caller.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(caller.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, caller.exitValue(), out);
+            assertTrue(out.contains("4 calls fired in"), out);
+            for (String done : List.of("\\[202\\]: GET /res\\.php\\?hello=world%21", "\\[202\\]: POST /res\\.php",
+                    "\\[200\\]: GET /res\\.php\\?hello=world%21", "\\[200\\]: POST /res\\.php")) {
+                await(log, ".* 127\\.0\\.0\\.1:\\d+ " + done, Duration.ofSeconds(10));
+            }
+        } finally {
+            server.destroy();
+            assertTrue(server.waitFor(10, TimeUnit.SECONDS));
+        }
+    }
+}

@@ -1,0 +1,66 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 21+
+//DEPS org.junit.jupiter:junit-jupiter:6.1.3
+//DEPS org.junit.platform:junit-platform-launcher:6.1.3
+//DEPS org.jsoup:jsoup:1.24.1
+//DEPS com.google.code.gson:gson:2.15.0
+//SOURCES ../test.java ../res.java ../serve.java ../Php.java
+//SOURCES Support.java *Test.java
+
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
+import org.junit.platform.launcher.listeners.TestExecutionSummary;
+import org.junit.platform.engine.TestExecutionResult;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Set;
+
+import static org.junit.platform.engine.discovery.ClassNameFilter.includeClassNamePatterns;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClasspathRoots;
+import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.request;
+
+/** The test suite: runs every *Test class with JUnit Jupiter and ends with "N passed, N failed". */
+public class main {
+    public static void main(String... args) throws Exception {
+        Class.forName("serve"); // its static settings of com.sun.net.httpserver must come before any server starts
+        Path classes = Path.of(main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        LauncherDiscoveryRequest discovery = request()
+            .selectors(selectClasspathRoots(Set.of(classes)))
+            .filters(includeClassNamePatterns(args.length > 0 ? args[0] : ".*Test"))
+            .build();
+        SummaryGeneratingListener summary = new SummaryGeneratingListener();
+        Launcher launcher = LauncherFactory.create();
+        launcher.execute(discovery, summary, new Progress());
+        TestExecutionSummary s = summary.getSummary();
+        PrintWriter out = new PrintWriter(System.out, true);
+        s.printFailuresTo(out, 20);
+        long failed = s.getTestsFailedCount() + s.getTestsAbortedCount();
+        out.println(s.getTestsSucceededCount() + " passed, " + failed + " failed"
+            + (s.getTestsSkippedCount() > 0 ? ", " + s.getTestsSkippedCount() + " skipped" : ""));
+        System.exit(failed == 0 && s.getTestsFoundCount() > 0 ? 0 : 1);
+    }
+
+    /** One line per finished test, so that a slow suite shows where it is. */
+    static final class Progress implements TestExecutionListener {
+        @Override
+        public void executionFinished(TestIdentifier id, TestExecutionResult result) {
+            if (!id.isTest()) return;
+            String mark = switch (result.getStatus()) {
+                case SUCCESSFUL -> "ok  ";
+                case FAILED -> "FAIL";
+                case ABORTED -> "ABORT";
+            };
+            System.out.println(mark + " " + id.getLegacyReportingName().replaceAll("\\s+", " "));
+        }
+
+        @Override
+        public void executionSkipped(TestIdentifier id, String reason) {
+            System.out.println("skip " + id.getDisplayName() + ": " + reason);
+        }
+    }
+}
