@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -71,9 +70,11 @@ public class serve {
         final HttpServer http;
         final ExecutorService calls;
         final Log log;
+        private final String host;
         private int working;
 
-        private Server(HttpServer http, ExecutorService calls, Log log) {
+        private Server(String host, HttpServer http, ExecutorService calls, Log log) {
+            this.host = host;
             this.http = http;
             this.calls = calls;
             this.log = log;
@@ -84,7 +85,7 @@ public class serve {
             HttpServer http = HttpServer.create(new InetSocketAddress(options.host, options.port), 4096);
             ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
             http.setExecutor(calls);
-            Server server = new Server(http, calls, log);
+            Server server = new Server(options.host, http, calls, log);
             Semaphore workers = options.workers == 0 ? null : new Semaphore(options.workers, true);
             res endpoint = new res(options.sleep, workers, log);
             http.createContext("/", call -> {
@@ -109,10 +110,9 @@ public class serve {
             return http.getAddress().getPort();
         }
 
+        /** The URL of the server, with the host as it was given (an IPv6 one in brackets) and the real port. */
         String url() {
-            InetAddress a = http.getAddress().getAddress();
-            String host = a.getHostAddress().contains(":") ? "[" + a.getHostAddress() + "]" : a.getHostAddress();
-            return "http://" + host + ":" + port();
+            return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
         }
 
         private synchronized void working(int change) {
