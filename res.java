@@ -1,20 +1,22 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES Php.java
+//SOURCES Php.java Idempotency.java
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -28,46 +30,147 @@ public class res implements HttpHandler {
     public interface Events {
         void warning(HttpExchange call, String text);
 
-        /** Called exactly once per call, when its work is done (or it was refused): the status sent, and the answer. */
-        void done(HttpExchange call, int status, String answer);
+        /**
+         * Called exactly once per call, when its work is done or it was refused: the status sent, the
+         * print_r answer (null when refused), and a note on why it was refused or not worked on (or null).
+         */
+        void done(HttpExchange call, int status, String answer, String note);
     }
+
+    static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH");
+    static final int MAX_HEADERS = 100;
+    static final int MAX_HEADER_BYTES = 64 * 1024;
 
     private final Duration work;
     private final Semaphore workers;
+    private final byte[] tokenHash;
+    private final Idempotency keys;
     private final Events events;
 
-    /** @param workers bounds the calls worked on at once; null for no bound. */
-    public res(Duration work, Semaphore workers, Events events) {
+    /**
+     * @param workers bounds the calls worked on at once; null for no bound
+     * @param token the shared secret a call must carry as "Authorization: Bearer TOKEN"; null for none
+     * @param keys the Idempotency-Keys seen; null to ignore the header
+     */
+    public res(Duration work, Semaphore workers, String token, Idempotency keys, Events events) {
         this.work = work;
         this.workers = workers;
+        this.tokenHash = token == null ? null : sha256(token.getBytes(StandardCharsets.UTF_8));
+        this.keys = keys;
         this.events = events;
     }
+
+    /** An answer that ends a call before any work: its status and its text (also the log's note). */
+    private record Refusal(int status, String text) {}
 
     @Override
     public void handle(HttpExchange call) {
         int status = 0;
-        String answer = null;
+        String answer = null, note = null, key = null;
         try {
-            byte[] body = readBody(call);
-            if (body == null) {
-                status = refuse(call, 413, "Payload Too Large: the limit is " + Php.POST_MAX_SIZE + " bytes\n");
+            Refusal refusal = check(call);
+            byte[] body = refusal == null ? readBody(call) : null;
+            if (refusal == null && body == null) {
+                refusal = new Refusal(413, "Payload Too Large: the limit is " + Php.POST_MAX_SIZE + " bytes");
+            }
+            if (refusal == null && keys != null && call.getRequestHeaders().containsKey("Idempotency-Key")) {
+                String k = call.getRequestHeaders().getFirst("Idempotency-Key");
+                refusal = firstTime(k, fingerprint(call, body));
+                if (refusal == null) key = k; // this call is the key's first: it records the outcome
+            }
+            if (refusal != null) {
+                status = send(call, refusal.status, refusal.text + "\n", refusal.status >= 400);
+                note = refusal.text;
                 return;
             }
             Map<Object, Object> data = data(call.getRequestMethod(), call.getRequestURI().getRawQuery(),
                 call.getRequestHeaders().getFirst("Content-Type"), body, text -> events.warning(call, text));
             answer = Php.printR(data);
             boolean respondAsync = prefersAsync(call.getRequestHeaders().get("Prefer"));
-            if (respondAsync) status = accept(call);
+            if (respondAsync) {
+                status = accept(call);
+                if (key != null) keys.done(key, status);
+            }
             doWork();
-            if (!respondAsync) status = answer(call, 200, answer);
+            if (!respondAsync) status = send(call, 200, answer, false);
         } catch (InterruptedException stopping) {
             Thread.currentThread().interrupt();
-            if (status == 0) status = refuse(call, 503, "Service Unavailable: the server is stopping\n");
-        } catch (IOException | RuntimeException e) {
-            if (status == 0) status = refuse(call, 500, "Internal Server Error\n");
+            if (status == 0) status = send(call, 503, "Service Unavailable: the server is stopping\n", true);
+            note = "stopped before the work was done";
+        } catch (BodyEndedEarly e) {
+            status = send(call, 400, "Bad Request: " + e.getMessage() + "\n", true);
+            note = e.getMessage();
+        } catch (RuntimeException e) {
+            if (status == 0) status = send(call, 500, "Internal Server Error\n", true);
+            note = "failed: " + e;
         } finally {
             call.close();
-            events.done(call, status, answer);
+            if (key != null && note == null) keys.done(key, status);
+            if (key != null && note != null) keys.forget(key); // not done: a retry may do the work
+            events.done(call, status, answer, note);
+        }
+    }
+
+    /** The checks made before the body is read: the method, the size of the headers, the token. */
+    private Refusal check(HttpExchange call) {
+        if (!METHODS.contains(call.getRequestMethod())) {
+            return new Refusal(501, "Not Implemented: the method " + call.getRequestMethod() + " is not served here");
+        }
+        int count = 0, bytes = 0;
+        for (Map.Entry<String, List<String>> h : call.getRequestHeaders().entrySet()) {
+            for (String v : h.getValue()) {
+                count++;
+                bytes += h.getKey().length() + v.length() + 4;
+            }
+        }
+        if (count > MAX_HEADERS || bytes > MAX_HEADER_BYTES) {
+            return new Refusal(431, "Request Header Fields Too Large: at most " + MAX_HEADERS + " headers and "
+                + MAX_HEADER_BYTES + " bytes");
+        }
+        if (tokenHash != null && !authorized(call.getRequestHeaders().getFirst("Authorization"))) {
+            call.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+            return new Refusal(401, "Unauthorized: this endpoint takes calls with its token only");
+        }
+        String key = call.getRequestHeaders().getFirst("Idempotency-Key");
+        if (key != null && !key.matches("[\\x21-\\x7e]{1,255}")) {
+            return new Refusal(400, "Bad Request: an Idempotency-Key is 1 to 255 visible ASCII characters");
+        }
+        return null;
+    }
+
+    /** "Bearer TOKEN", compared in constant time (hashes of equal length, MessageDigest.isEqual). */
+    private boolean authorized(String authorization) {
+        if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) return false;
+        byte[] given = sha256(authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8));
+        return MessageDigest.isEqual(tokenHash, given);
+    }
+
+    /** null when this is the key's first call (now recorded); else the answer a repeat gets. */
+    private Refusal firstTime(String key, byte[] fingerprint) {
+        Idempotency.Seen first = keys.claim(key, fingerprint);
+        if (first == null) return null;
+        if (!MessageDigest.isEqual(first.fingerprint(), fingerprint)) {
+            return new Refusal(422, "Unprocessable Content: this Idempotency-Key was used for a different request");
+        }
+        if (first.status() == 0) {
+            return new Refusal(409, "Conflict: the first call with this Idempotency-Key is still being worked on");
+        }
+        return new Refusal(first.status(), "repeat of Idempotency-Key " + key + ", answered " + first.status()
+            + " the first time: not worked on again");
+    }
+
+    private static byte[] fingerprint(HttpExchange call, byte[] body) {
+        byte[] line = (call.getRequestMethod() + " " + call.getRequestURI() + "\n").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] all = Arrays.copyOf(line, line.length + body.length);
+        System.arraycopy(body, 0, all, line.length, body.length);
+        return sha256(all);
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
         }
     }
 
@@ -81,12 +184,22 @@ public class res implements HttpHandler {
     }
 
     /** The body, or null when it is larger than post_max_size: then it is not read further. */
-    private static byte[] readBody(HttpExchange call) throws IOException {
+    private static byte[] readBody(HttpExchange call) throws BodyEndedEarly {
         String length = call.getRequestHeaders().getFirst("Content-Length");
         if (length != null && Long.parseLong(length.trim()) > Php.POST_MAX_SIZE) return null;
-        InputStream in = call.getRequestBody();
-        byte[] body = in.readNBytes(Php.POST_MAX_SIZE + 1);
-        return body.length > Php.POST_MAX_SIZE ? null : body;
+        try {
+            byte[] body = call.getRequestBody().readNBytes(Php.POST_MAX_SIZE + 1);
+            return body.length > Php.POST_MAX_SIZE ? null : body;
+        } catch (IOException e) {
+            throw new BodyEndedEarly();
+        }
+    }
+
+    /** The caller hung up, or took longer than the request timeout, before sending all its body. */
+    private static final class BodyEndedEarly extends IOException {
+        BodyEndedEarly() {
+            super("the body ended before its Content-Length (the caller hung up or stalled)");
+        }
     }
 
     static boolean prefersAsync(List<String> prefer) {
@@ -122,14 +235,6 @@ public class res implements HttpHandler {
         return send(call, 202, null, false);
     }
 
-    private static int answer(HttpExchange call, int status, String text) {
-        return send(call, status, text, false);
-    }
-
-    private static int refuse(HttpExchange call, int status, String text) {
-        return send(call, status, text, true);
-    }
-
     /** Sends an answer; a caller that has gone away is expected, so a failed write is not an error. */
     private static int send(HttpExchange call, int status, String text, boolean close) {
         try {
@@ -137,9 +242,12 @@ public class res implements HttpHandler {
             call.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
             call.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
             if (close) call.getResponseHeaders().set("Connection", "close");
-            call.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
-            try (OutputStream out = call.getResponseBody()) {
-                out.write(bytes);
+            boolean noBody = bytes.length == 0 || call.getRequestMethod().equals("HEAD");
+            call.sendResponseHeaders(status, noBody ? -1 : bytes.length);
+            if (!noBody) {
+                try (OutputStream out = call.getResponseBody()) {
+                    out.write(bytes);
+                }
             }
         } catch (IOException | IllegalStateException hungUp) {
             // The caller left before the answer, or an answer was already sent: the work still counts.

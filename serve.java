@@ -1,19 +1,24 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES res.java Php.java
+//SOURCES res.java Php.java Idempotency.java
+//COMPILE_OPTIONS -XDignore.symbol.file
 
 import com.sun.net.httpserver.Filter;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import sun.misc.Signal;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -21,20 +26,35 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 /**
  * The launcher, `php -S 127.0.0.1:8080` ported: serves res.php (and /res) on com.sun.net.httpserver,
- * a virtual thread per call, and writes php -S's log on stderr.
+ * a virtual thread per call, writes php -S's log on stderr, and stops gracefully on SIGINT or SIGTERM.
  */
 public class serve {
+    static final int IDEMPOTENCY_KEYS = 100_000;
 
     static {
-        // com.sun.net.httpserver reads its settings once, JVM-wide, when its first server is made.
-        // drainAmount 0: after answering a body it did not read (a 413), close the connection instead of
-        // reading on up to 64 KiB, which a client that sends nothing more would make wait forever.
-        if (System.getProperty("sun.net.httpserver.drainAmount") == null) {
-            System.setProperty("sun.net.httpserver.drainAmount", "0");
-        }
+        // com.sun.net.httpserver reads these once, JVM-wide, when its first server is made.
+        // drainAmount 0: after answering a body it did not read (a 413, a 401), close the connection
+        // instead of reading on, which a client that sends nothing more would make wait forever.
+        // maxReqTime: a request (line, headers and body) must arrive within 30 s; a stalled one is closed.
+        // maxReqHeaders, maxReqHeaderSize: backstops above res.java's own limits, so that too many or too
+        // large headers get res.java's 431 and a log line rather than a silently closed connection.
+        setDefault("sun.net.httpserver.drainAmount", "0");
+        setDefault("sun.net.httpserver.maxReqTime", "30");
+        setDefault("sun.net.httpserver.maxReqHeaders", "1000");
+        setDefault("sun.net.httpserver.maxReqHeaderSize", String.valueOf(1024 * 1024 + 64 * 1024));
+    }
+
+    private static void setDefault(String property, String value) {
+        if (System.getProperty(property) == null) System.setProperty(property, value);
     }
 
     public static void main(String... args) {
@@ -47,6 +67,7 @@ public class serve {
         Options options;
         try {
             options = Options.parse(args);
+            options.checkAddress();
         } catch (IllegalArgumentException e) {
             err.println("Error: " + e.getMessage());
             err.print(USAGE);
@@ -57,12 +78,36 @@ public class serve {
             return 0;
         }
         try {
-            Server.start(options, err);
+            stopOnSignals(Server.start(options, err), options.grace);
             return 0;
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException e) {
             err.println("Error: cannot listen on " + options.host + ":" + options.port + ": " + e.getMessage());
             return 1;
         }
+    }
+
+    /**
+     * SIGINT or SIGTERM: stop accepting, let the calls in progress finish (at most grace), exit 0, or 1
+     * when some were abandoned. A second signal stops at once and says how many calls were abandoned.
+     */
+    static void stopOnSignals(Server server, Duration grace) {
+        AtomicBoolean stopping = new AtomicBoolean();
+        for (String name : new String[] {"INT", "TERM"}) {
+            Signal.handle(new Signal(name), signal -> {
+                if (stopping.compareAndSet(false, true)) {
+                    Thread.ofPlatform().name("graceful stop").start(() ->
+                        System.exit(server.stop(grace, "SIG" + signal.getName()) == 0 ? 0 : 1));
+                } else {
+                    server.log.line(null, "Stopping at once (SIG" + signal.getName() + " again): "
+                        + plural(server.working(), "call") + " abandoned");
+                    Runtime.getRuntime().halt(128 + signal.getNumber());
+                }
+            });
+        }
+    }
+
+    static String plural(int n, String what) {
+        return n + " " + what + (n == 1 ? "" : "s");
     }
 
     /** A running server: the HTTP listener, the executor that runs the calls, the calls in progress, the log. */
@@ -70,7 +115,9 @@ public class serve {
         final HttpServer http;
         final ExecutorService calls;
         final Log log;
+        final Idempotency keys = new Idempotency(IDEMPOTENCY_KEYS);
         private final String host;
+        private final Handler rejections;
         private int working;
 
         private Server(String host, HttpServer http, ExecutorService calls, Log log) {
@@ -78,6 +125,7 @@ public class serve {
             this.http = http;
             this.calls = calls;
             this.log = log;
+            this.rejections = log.rejectionsOf(http.getAddress().getPort());
         }
 
         static Server start(Options options, OutputStream logTo) throws IOException {
@@ -87,7 +135,7 @@ public class serve {
             http.setExecutor(calls);
             Server server = new Server(options.host, http, calls, log);
             Semaphore workers = options.workers == 0 ? null : new Semaphore(options.workers, true);
-            res endpoint = new res(options.sleep, workers, log);
+            res endpoint = new res(options.sleep, workers, options.token, server.keys, log);
             http.createContext("/", call -> {
                 String path = call.getRequestURI().getPath();
                 if (path.equals("/res.php") || path.equals("/res")) {
@@ -103,6 +151,8 @@ public class serve {
             }).getFilters().add(Filter.beforeHandler("log arrivals", call -> log.line(call, "Accepted")));
             http.start();
             log.line(null, "asynccall Development Server (" + server.url() + ") started");
+            log.line(null, "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
+                + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
             return server;
         }
 
@@ -134,12 +184,14 @@ public class serve {
 
         /**
          * Stops listening at once (new connections are refused), gives the calls in progress up to grace
-         * to finish, then interrupts the rest. Returns how many calls were abandoned.
+         * to finish, then interrupts the rest. Logs what it does; returns how many calls were abandoned.
          */
-        int stop(Duration grace) {
-            long deadline = System.nanoTime() + grace.toNanos();
-            // Waits (at most grace) for the answers still owed, then closes the connections.
-            http.stop((int) Math.min(Integer.MAX_VALUE, grace.toSeconds()));
+        int stop(Duration grace, String why) {
+            long start = System.nanoTime(), deadline = start + grace.toNanos();
+            log.line(null, "Stopping (" + why + "): no new calls; " + plural(working(), "call") + " still working,"
+                + " waiting up to " + grace.toMillis() / 1000.0 + " s for them" + (why.startsWith("SIG") ? " (signal again to stop at once)" : ""));
+            // Waits (at most grace, whole seconds) for the answers still owed, then closes the connections.
+            http.stop((int) Math.min(Integer.MAX_VALUE, (grace.toMillis() + 999) / 1000));
             int abandoned;
             try {
                 abandoned = awaitIdle(deadline);
@@ -148,12 +200,21 @@ public class serve {
                 abandoned = working();
             }
             calls.shutdownNow();
+            try {
+                calls.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            log.remove(rejections);
+            String took = String.format(Locale.ROOT, "%.1f s", (System.nanoTime() - start) / 1e9);
+            log.line(null, abandoned == 0 ? "Stopped after " + took + ": every call finished"
+                : "Stopped after " + took + ": " + plural(abandoned, "call") + " abandoned");
             return abandoned;
         }
 
         @Override
         public void close() {
-            stop(Duration.ZERO);
+            stop(Duration.ZERO, "closed");
         }
     }
 
@@ -172,6 +233,8 @@ public class serve {
     /** The php -S 8.2 log: "[Wed Nov 25 16:33:14 2026] 127.0.0.1:47790 text", control characters escaped. */
     static final class Log implements res.Events {
         private static final DateTimeFormatter ASCTIME = DateTimeFormatter.ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.US);
+        /** The JDK's HTTP server reports the requests it refuses itself only in its debug log. */
+        private static final Logger JDK_HTTP = Logger.getLogger("com.sun.net.httpserver");
         private final OutputStream out;
         private final boolean verbose;
 
@@ -186,10 +249,44 @@ public class serve {
         }
 
         @Override
-        public void done(HttpExchange call, int status, String answer) {
-            String line = "[" + status + "]: " + call.getRequestMethod() + " " + call.getRequestURI();
+        public void done(HttpExchange call, int status, String answer, String note) {
+            String line = "[" + status + "]: " + call.getRequestMethod() + " " + call.getRequestURI()
+                + (note == null ? "" : " - " + note);
             if (verbose && answer != null) line += "\n" + answer.stripTrailing();
             line(call, line);
+        }
+
+        /**
+         * Brings into this log what the JDK's server refuses before any handler runs (a malformed request,
+         * conflicting headers, a request that did not arrive within the request timeout), as php -S does
+         * with "Invalid request (...)". Lines naming another server's port are left to that server.
+         */
+        Handler rejectionsOf(int port) {
+            Handler h = new Handler() {
+                @Override
+                public void publish(LogRecord r) {
+                    String m = r.getMessage();
+                    if (m == null || (m.contains("local=/") && !m.contains(":" + port + " remote="))) return;
+                    // "REQUEST LINE [400 Bad Request] (why)": a refusal of the JDK's own, which says why.
+                    if (m.matches("(?s).* \\[4\\d\\d .*\\] \\(.+\\)") || m.startsWith("closing: no request")) {
+                        line(null, "Invalid request (" + m.replaceAll("java\\.nio\\.channels\\.SocketChannel|HttpConnection ", "") + ")");
+                    }
+                }
+
+                @Override
+                public void flush() {}
+
+                @Override
+                public void close() {}
+            };
+            JDK_HTTP.setLevel(Level.FINE);
+            JDK_HTTP.setUseParentHandlers(false);
+            JDK_HTTP.addHandler(h);
+            return h;
+        }
+
+        void remove(Handler h) {
+            JDK_HTTP.removeHandler(h);
         }
 
         /** Writes one entry; a byte string from a request is shown safely: no raw control characters. */
@@ -244,25 +341,46 @@ public class serve {
         String host = "127.0.0.1";
         int port = 8080;
         Duration sleep = Duration.ofSeconds(5);
+        Duration grace = Duration.ofSeconds(30);
         int workers;
-        boolean verbose, help;
+        String token;
+        boolean verbose, help, insecure;
 
         static Options parse(String... args) {
             Options o = new Options();
+            String tokenFile = null;
             for (int i = 0; i < args.length; i++) {
                 String option = args[i];
                 switch (option) {
                     case "-h", "--help" -> o.help = true;
                     case "-v", "--verbose" -> o.verbose = true;
+                    case "--insecure" -> o.insecure = true;
                     case "--sleep" -> o.sleep = seconds(value(args, ++i, option), option);
+                    case "--grace" -> o.grace = seconds(value(args, ++i, option), option);
                     case "--workers" -> o.workers = workers(value(args, ++i, option));
+                    case "--token-file" -> tokenFile = value(args, ++i, option);
                     default -> {
                         if (option.startsWith("-")) throw new IllegalArgumentException("unknown option: " + option);
                         o.address(option);
                     }
                 }
             }
+            o.token = tokenFile != null ? token(tokenFile) : tokenValue(System.getenv("ASYNCCALL_TOKEN"), "ASYNCCALL_TOKEN");
             return o;
+        }
+
+        /** Bound to an address others can reach, the endpoint takes calls from trusted callers only. */
+        void checkAddress() {
+            boolean loopback;
+            try {
+                loopback = InetAddress.getByName(host).isLoopbackAddress();
+            } catch (UnknownHostException e) {
+                throw new IllegalArgumentException("invalid value given for HOST:PORT: unknown host " + host);
+            }
+            if (!loopback && token == null && !insecure) {
+                throw new IllegalArgumentException(host + " is not a loopback address: give a token (--token-file FILE"
+                    + " or ASYNCCALL_TOKEN) so that only trusted callers can call, or --insecure to serve anyone");
+            }
         }
 
         private void address(String s) {
@@ -280,6 +398,23 @@ public class serve {
                 // said below
             }
             throw new IllegalArgumentException("invalid value given for HOST:PORT: " + s);
+        }
+
+        static String token(String file) {
+            try {
+                return tokenValue(Files.readString(Path.of(file), StandardCharsets.UTF_8).strip(), "--token-file " + file);
+            } catch (IOException | java.io.UncheckedIOException e) {
+                throw new IllegalArgumentException("cannot read --token-file " + file + ": " + e.getMessage());
+            }
+        }
+
+        /** A token goes into a header: 1 to 1024 visible ASCII characters. */
+        static String tokenValue(String token, String where) {
+            if (token == null) return null;
+            if (!token.matches("[\\x21-\\x7e]{1,1024}")) {
+                throw new IllegalArgumentException("invalid token in " + where + ": 1 to 1024 visible ASCII characters");
+            }
+            return token;
         }
 
         private static String value(String[] args, int i, String option) {
@@ -309,12 +444,17 @@ public class serve {
     }
 
     static final String USAGE = """
-        Usage: serve [HOST:PORT] [--sleep SECONDS] [--workers N] [-v] [-h]
-        Serves the endpoint (/res.php and /res) and logs like php -S.
+        Usage: serve [HOST:PORT] [--sleep SECONDS] [--workers N] [--grace SECONDS] [--token-file FILE]
+                     [--insecure] [-v] [-h]
+        Serves the endpoint (/res.php and /res) and logs like php -S. SIGINT or SIGTERM stops it gracefully.
           HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 takes a free port)
           --sleep SECONDS    how long each call works (default 5; decimals allowed)
           --workers N        at most N calls worked on at once, the others wait their turn
                              (default: no bound, a virtual thread per call; 1 = one at a time, as php -S)
+          --grace SECONDS    on SIGINT/SIGTERM, how long the calls in progress may take to finish (default 30)
+          --token-file FILE  only calls with "Authorization: Bearer TOKEN" (the file's content) are served;
+                             the ASYNCCALL_TOKEN environment variable does the same
+          --insecure         serve anyone on a non-loopback address (which otherwise needs a token)
           -v, --verbose      also log each call's print_r answer when its work is done
           -h, --help         this help
         """;

@@ -10,6 +10,7 @@ import java.math.MathContext;
 import java.math.RoundingMode;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -26,6 +27,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -109,6 +111,37 @@ public class test {
             if (answer != null) socket.getInputStream().transferTo(answer);
         }
         return body.length;
+    }
+
+    /** A call to fire: sendCURL or sendSock with their arguments. */
+    interface Fire<T> {
+        T fire() throws IOException, InterruptedException;
+    }
+
+    /**
+     * Fires a call, and again after 100 ms, 200 ms, 400 ms... (at most 5 s apart, retries times at most)
+     * while it could not connect: then nothing was sent, so trying again cannot do the work twice. Any
+     * other failure may come after the request was sent, so it is retried only when the call carries an
+     * Idempotency-Key (the endpoint then works on it once).
+     */
+    static <T> T withRetries(int retries, boolean idempotencyKey, Fire<T> call) throws IOException, InterruptedException {
+        long backoff = 100;
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return call.fire();
+            } catch (IOException e) {
+                if (attempt >= retries || !(notSent(e) || idempotencyKey)) throw e;
+            }
+            Thread.sleep(backoff);
+            backoff = Math.min(backoff * 2, 5000);
+        }
+    }
+
+    /** Whether a failure means the request never left: the connection could not be made. */
+    static boolean notSent(IOException e) {
+        return e instanceof ConnectException || e instanceof NoRouteToHostException || e instanceof UnknownHostException
+            || e instanceof HttpConnectTimeoutException
+            || (e instanceof SocketTimeoutException && String.valueOf(e.getMessage()).contains("Connect timed out"));
     }
 
     /** PHP's http_build_query($data): nested maps and lists as a[b][0]=..., RFC 1738 encoding, nulls left out. */
@@ -220,7 +253,7 @@ public class test {
             new Call("sendSock", "GET"), new Call("sendSock", "POST"));
         try {
             return options.waitForAnswers
-                ? waitForAnswers(out, err, client, options.url, calls, data)
+                ? waitForAnswers(out, err, client, options.url, calls, data, options.headers())
                 : fire(out, err, client, options, calls, data);
         } finally {
             client.shutdownNow(); // else exiting waits about 300 ms for the client's threads
@@ -240,18 +273,22 @@ public class test {
         for (Call call : calls) {
             long start = System.nanoTime();
             String outcome;
+            String[] headers = options.headers("Idempotency-Key", UUID.randomUUID().toString());
             try {
                 if (call.function.equals("sendCURL")) {
-                    HttpResponse<String> r = sendCURL(client, call.method, options.url, data, options.timeout,
-                        "Prefer", "respond-async");
+                    String[] curlHeaders = Arrays.copyOf(headers, headers.length + 2);
+                    curlHeaders[headers.length] = "Prefer";
+                    curlHeaders[headers.length + 1] = "respond-async";
+                    HttpResponse<String> r = withRetries(options.retries, true, () ->
+                        sendCURL(client, call.method, options.url, data, options.timeout, curlHeaders));
                     outcome = r == null ? "sent, no answer within " + options.timeout.toMillis() + " ms" : status(r.statusCode());
                     if (r != null && r.statusCode() / 100 != 2) failure = options.url + " answered " + outcome;
                 } else {
-                    outcome = "sent " + sendSock(call.method, options.url, data, null) + " bytes";
+                    outcome = "sent " + withRetries(options.retries, true, () -> sendSock(call.method, options.url, data, null, headers)) + " bytes";
                 }
             } catch (IOException e) {
                 outcome = "not sent: " + describe(e, options.url);
-                failure = describe(e, options.url);
+                failure = describe(e, options.url) + (options.retries > 0 ? " (after " + options.retries + " retries)" : "");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return 1;
@@ -267,16 +304,16 @@ public class test {
 
     /** --wait: the article's commented-out code. All four at once, without Prefer or timeout, answers in order. */
     private static int waitForAnswers(PrintWriter out, PrintWriter err, HttpClient client, URI url,
-                                      List<Call> calls, Map<?, ?> data) {
+                                      List<Call> calls, Map<?, ?> data, String... headers) {
         long start = System.nanoTime();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<String>> answers = new ArrayList<>();
             for (Call call : calls) {
                 Callable<String> task = call.function.equals("sendCURL")
-                    ? () -> sendCURL(client, call.method, url, data, null).body()
+                    ? () -> sendCURL(client, call.method, url, data, null, headers).body()
                     : () -> {
                         ByteArrayOutputStream answer = new ByteArrayOutputStream();
-                        sendSock(call.method, url, data, answer);
+                        sendSock(call.method, url, data, answer, headers);
                         return answer.toString(StandardCharsets.UTF_8);
                     };
                 answers.add(pool.submit(task));
@@ -320,10 +357,13 @@ public class test {
     static final class Options {
         URI url = URI.create(DEFAULT_URL);
         Duration timeout = Duration.ofMillis(1000);
+        int retries;
+        String token;
         boolean waitForAnswers, help;
 
         static Options parse(String... args) {
             Options o = new Options();
+            String tokenFile = null;
             for (int i = 0; i < args.length; i++) {
                 String option = args[i];
                 switch (option) {
@@ -331,10 +371,42 @@ public class test {
                     case "--wait" -> o.waitForAnswers = true;
                     case "--url" -> o.url = url(value(args, ++i, option));
                     case "--timeout" -> o.timeout = Duration.ofMillis(positive(value(args, ++i, option), option));
+                    case "--retries" -> o.retries = retries(value(args, ++i, option));
+                    case "--token-file" -> tokenFile = value(args, ++i, option);
                     default -> throw new IllegalArgumentException("unknown option: " + option);
                 }
             }
+            o.token = token(tokenFile);
             return o;
+        }
+
+        /** The shared secret, from --token-file or ASYNCCALL_TOKEN (as serve.java reads it), or null. */
+        private static String token(String file) {
+            String token = System.getenv("ASYNCCALL_TOKEN"), where = "ASYNCCALL_TOKEN";
+            if (file != null) {
+                where = "--token-file " + file;
+                try {
+                    token = java.nio.file.Files.readString(java.nio.file.Path.of(file)).strip();
+                } catch (IOException | RuntimeException e) {
+                    throw new IllegalArgumentException("cannot read --token-file " + file + ": " + e.getMessage());
+                }
+            }
+            if (token != null && !token.matches("[\\x21-\\x7e]{1,1024}")) {
+                throw new IllegalArgumentException("invalid token in " + where + ": 1 to 1024 visible ASCII characters");
+            }
+            return token;
+        }
+
+        private static int retries(String s) {
+            if (s.matches("[0-9]{1,3}") && Integer.parseInt(s) <= 100) return Integer.parseInt(s);
+            throw new IllegalArgumentException("invalid value given for --retries: " + s + " (0 to 100)");
+        }
+
+        /** The headers every call carries: the token when there is one, and the given ones. */
+        String[] headers(String... more) {
+            List<String> h = new ArrayList<>(List.of(more));
+            if (token != null) h.addAll(List.of("Authorization", "Bearer " + token));
+            return h.toArray(String[]::new);
         }
 
         private static String value(String[] args, int i, String option) {
@@ -364,12 +436,16 @@ public class test {
     }
 
     static final String USAGE = """
-        Usage: test [--url URL] [--wait] [--timeout MS] [-h]
+        Usage: test [--url URL] [--wait] [--timeout MS] [--retries N] [--token-file FILE] [-h]
         Fires the article's four calls (sendCURL GET/POST, sendSock GET/POST, hello => world!) and does
         not wait for the work.
           --url URL       the endpoint (default http://127.0.0.1:8080/res.php)
           --wait          the article's commented-out code: wait for the four answers and print them
           --timeout MS    how long sendCURL waits for an answer (default 1000, as CURLOPT_TIMEOUT 1)
+          --retries N     retry a call up to N times, with backoff from 100 ms, while the endpoint cannot be
+                          reached (each call carries an Idempotency-Key, so none is worked on twice); default 0
+          --token-file FILE  send "Authorization: Bearer TOKEN" (the file's content); the ASYNCCALL_TOKEN
+                          environment variable does the same
           -h, --help      this help
         Exit status: 0 all four delivered, 1 any not delivered, 2 bad arguments.
         """;

@@ -117,7 +117,7 @@ final class Support {
 
         @Override
         public void close() {
-            server.stop(Duration.ZERO);
+            server.close();
         }
     }
 

@@ -1,0 +1,46 @@
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The Idempotency-Keys an endpoint has seen (IETF httpapi draft "The Idempotency-Key HTTP Header Field"):
+ * the most recent ones, up to a bound, each with a fingerprint of its request and the status it was
+ * answered (0 while its first call is still being worked on). Thread-safe; JDK only.
+ */
+final class Idempotency {
+    /** A key's first call: its request's fingerprint and its status, 0 while still working. */
+    record Seen(byte[] fingerprint, int status) {}
+
+    final int capacity;
+    private final Map<String, Seen> seen;
+
+    Idempotency(int capacity) {
+        this.capacity = capacity;
+        this.seen = new LinkedHashMap<>(16, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Seen> eldest) {
+                return size() > Idempotency.this.capacity;
+            }
+        };
+    }
+
+    /** Records key as being worked on and returns null; or, when the key was seen, what was seen. */
+    synchronized Seen claim(String key, byte[] fingerprint) {
+        Seen first = seen.get(key);
+        if (first == null) seen.put(key, new Seen(fingerprint, 0));
+        return first;
+    }
+
+    /** The key's first call was answered with status. */
+    synchronized void done(String key, int status) {
+        seen.computeIfPresent(key, (k, first) -> new Seen(first.fingerprint(), status));
+    }
+
+    /** The key's first call did not get its work done: a retry with the same key may do it. */
+    synchronized void forget(String key) {
+        seen.remove(key);
+    }
+
+    synchronized int size() {
+        return seen.size();
+    }
+}
