@@ -28,6 +28,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -148,7 +150,7 @@ public class serve {
                 } else {
                     notFound(call, log);
                 }
-            }).getFilters().add(Filter.beforeHandler("log arrivals", call -> log.line(call, "Accepted")));
+            }).getFilters().add(Filter.beforeHandler("log arrivals", log::arrival));
             http.start();
             log.line(null, "asynccall Development Server (" + server.url() + ") started");
             log.line(null, "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
@@ -237,6 +239,8 @@ public class serve {
         private static final Logger JDK_HTTP = Logger.getLogger("com.sun.net.httpserver");
         private final OutputStream out;
         private final boolean verbose;
+        private final AtomicInteger failedAccepts = new AtomicInteger();
+        private final AtomicLong lastFailedAcceptLine = new AtomicLong(System.nanoTime() - 2_000_000_000L);
 
         Log(OutputStream out, boolean verbose) {
             this.out = out;
@@ -257,9 +261,11 @@ public class serve {
         }
 
         /**
-         * Brings into this log what the JDK's server refuses before any handler runs (a malformed request,
-         * conflicting headers, a request that did not arrive within the request timeout), as php -S does
-         * with "Invalid request (...)". Lines naming another server's port are left to that server.
+         * Brings into this log what the JDK's server refuses before any handler runs, which it reports
+         * only in its debug log: a malformed request or conflicting headers ("Invalid request (...)", as
+         * php -S says), a request that did not arrive within the request timeout, and connections it
+         * cannot accept (too many open files: one line a second at most, and a count when it accepts
+         * again). Lines naming another server's port are left to that server.
          */
         Handler rejectionsOf(int port) {
             Handler h = new Handler() {
@@ -267,9 +273,14 @@ public class serve {
                 public void publish(LogRecord r) {
                     String m = r.getMessage();
                     if (m == null || (m.contains("local=/") && !m.contains(":" + port + " remote="))) return;
-                    // "REQUEST LINE [400 Bad Request] (why)": a refusal of the JDK's own, which says why.
-                    if (m.matches("(?s).* \\[4\\d\\d .*\\] \\(.+\\)") || m.startsWith("closing: no request")) {
-                        line(null, "Invalid request (" + m.replaceAll("java\\.nio\\.channels\\.SocketChannel|HttpConnection ", "") + ")");
+                    if (r.getThrown() != null && m.startsWith("Dispatcher")) {
+                        failedAccept(r.getThrown());
+                    } else if (m.matches("(?s).* \\[4\\d\\d .*\\] \\(.+\\)")) {
+                        // "REQUEST LINE [400 Bad Request] (why)": a refusal of the JDK's own, which says why.
+                        line(null, "Invalid request (" + m + ")");
+                    } else if (m.startsWith("closing: no request")) {
+                        line(null, "Invalid request (no complete request within the request timeout: "
+                            + m.replaceAll(".*remote=/?([^\\]]*)\\].*", "$1") + " closed)");
                     }
                 }
 
@@ -279,10 +290,26 @@ public class serve {
                 @Override
                 public void close() {}
             };
-            JDK_HTTP.setLevel(Level.FINE);
+            JDK_HTTP.setLevel(Level.FINER);
             JDK_HTTP.setUseParentHandlers(false);
             JDK_HTTP.addHandler(h);
             return h;
+        }
+
+        private void failedAccept(Throwable why) {
+            long now = System.nanoTime(), last = lastFailedAcceptLine.get();
+            int n = failedAccepts.incrementAndGet();
+            if (now - last > 1_000_000_000L && lastFailedAcceptLine.compareAndSet(last, now)) {
+                line(null, "Cannot accept connections: " + why.getMessage() + " (" + n + " failed accepts so far;"
+                    + " waiting connections stay queued)");
+            }
+        }
+
+        /** A call arrived: "Accepted", after a count of failed accepts if there were some. */
+        void arrival(HttpExchange call) {
+            int failed = failedAccepts.getAndSet(0);
+            if (failed > 0) line(null, "Accepting connections again, after " + failed + " failed accepts");
+            line(call, "Accepted");
         }
 
         void remove(Handler h) {
