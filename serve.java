@@ -97,10 +97,10 @@ public class serve {
         for (String name : new String[] {"INT", "TERM"}) {
             Signal.handle(new Signal(name), signal -> {
                 if (stopping.compareAndSet(false, true)) {
-                    Thread.ofPlatform().name("graceful stop").start(() ->
+                    Thread.ofPlatform().name("graceful stop").daemon(false).start(() ->
                         System.exit(server.stop(grace, "SIG" + signal.getName()) == 0 ? 0 : 1));
                 } else {
-                    server.log.line(null, "Stopping at once (SIG" + signal.getName() + " again): "
+                    server.log.line(null, "Stopping at once (a second signal, SIG" + signal.getName() + "): "
                         + plural(server.working(), "call") + " abandoned");
                     Runtime.getRuntime().halt(128 + signal.getNumber());
                 }

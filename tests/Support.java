@@ -3,7 +3,9 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -66,6 +68,17 @@ final class Support {
             notifyAll();
         }
 
+        /** One line of a log read from a process: an indented one continues the entry before it. */
+        synchronized void addLine(String line) {
+            if (line.startsWith("    ") && !entries.isEmpty()) {
+                Entry last = entries.remove(entries.size() - 1);
+                entries.add(new Entry(last.nanos(), last.text() + "\n" + line));
+                notifyAll();
+            } else {
+                add(line);
+            }
+        }
+
         /** Waits until at least n entries match, and returns the first n; fails after the timeout. */
         synchronized List<Entry> await(String regex, int n, Duration timeout) throws InterruptedException {
             Pattern p = Pattern.compile(regex, Pattern.DOTALL);
@@ -119,6 +132,55 @@ final class Support {
         public void close() {
             server.close();
         }
+    }
+
+    /** serve.java run with plain `java` in a process of its own, its log (stderr) captured as it comes. */
+    static final class ServerProcess implements AutoCloseable {
+        private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+        final Process process;
+        final LogSink log = new LogSink();
+        final int port;
+
+        /** Starts it; prefix is a shell command the server runs under (e.g. "ulimit -n 256;"), or "". */
+        ServerProcess(String prefix, String... args) throws Exception {
+            String command = prefix + " exec " + quote(JAVA) + " serve.java " + String.join(" ", List.of(args).stream().map(Support::quote).toList());
+            process = new ProcessBuilder("bash", "-c", command).directory(ROOT.toFile()).redirectErrorStream(true).start();
+            Thread.ofVirtual().start(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = in.readLine()) != null; ) log.addLine(line);
+                } catch (IOException ended) {
+                    // the process is gone
+                }
+            });
+            String started = log.await("asynccall Development Server \\(http://[^)]*:\\d+\\) started", Duration.ofSeconds(60)).text();
+            port = Integer.parseInt(started.replaceAll(".*:(\\d+)\\) started.*", "$1"));
+        }
+
+        URI url(String path) {
+            return URI.create("http://127.0.0.1:" + port + path);
+        }
+
+        void signal(String name) throws Exception {
+            new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).inheritIO().start().waitFor();
+        }
+
+        /** The process's peak resident memory so far (VmHWM), in MiB. */
+        double peakRssMiB() throws IOException {
+            for (String l : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+                if (l.startsWith("VmHWM:")) return Long.parseLong(l.replaceAll("\\D", "")) / 1024.0;
+            }
+            throw new IOException("no VmHWM for " + process.pid());
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+    }
+
+    static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
     }
 
     /** Sends raw bytes (one char per byte) and reads the whole answer, the connection closed by the server. */
