@@ -1,0 +1,100 @@
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A restart loses nothing: retries while the endpoint is away, and an Idempotency-Key is worked on once. */
+class IdempotencyTest {
+    private static String call(Support.Server server, String key, String body, boolean respondAsync) throws Exception {
+        return Support.raw(server.port(), "POST /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            + "Content-Type: application/x-www-form-urlencoded\r\nIdempotency-Key: " + key + "\r\n"
+            + (respondAsync ? "Prefer: respond-async\r\n" : "") + "Content-Length: " + body.length() + "\r\n\r\n" + body);
+    }
+
+    @Test
+    void theSameKeyTwiceIsWorkedOnOnceAndTheRepeatGetsTheFirstStatus() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "0.5", "-v")) {
+            String key = UUID.randomUUID().toString();
+            assertEquals(200, Support.status(call(server, key, "id=1", false)));
+            String repeat = call(server, key, "id=1", false);
+            assertEquals(200, Support.status(repeat), repeat);
+            server.log.await("\\[200\\]: POST /res\\.php - repeat of Idempotency-Key " + key + ", answered 200 the first time: not worked on again$",
+                Duration.ofSeconds(5));
+            assertEquals(1, server.log.count("\\[200\\]: POST /res\\.php\n"), "worked on once");
+
+            String async = UUID.randomUUID().toString();
+            assertEquals(202, Support.status(call(server, async, "id=2", true)));
+            assertEquals(202, Support.status(call(server, async, "id=2", true)));
+            server.log.await("\\[202\\]: POST /res\\.php - repeat of Idempotency-Key " + async, Duration.ofSeconds(5));
+            server.log.await("\\[202\\]: POST /res\\.php\n.*\\[id\\] => 2", Duration.ofSeconds(5));
+            assertEquals(1, server.log.count("\\[202\\]: POST /res\\.php\n"), "worked on once");
+        }
+    }
+
+    @Test
+    void aRepeatWhileTheFirstIsWorkingIs409AndAKeyReusedForAnotherRequestIs422() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "3")) {
+            String key = "order-17";
+            try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+                // Two at once: whichever claims the key first is worked on, the other is told 409.
+                Future<String> a = callers.submit(() -> call(server, key, "id=17", false));
+                Future<String> b = callers.submit(() -> call(server, key, "id=17", false));
+                server.log.await("\\[409\\]: POST /res\\.php - Conflict: the first call with this Idempotency-Key is still being worked on$", Duration.ofSeconds(5));
+                assertEquals(422, Support.status(call(server, key, "id=18", false)));
+                server.log.await("\\[422\\]: POST /res\\.php - Unprocessable Content: this Idempotency-Key was used for a different request$", Duration.ofSeconds(5));
+                List<Integer> statuses = new ArrayList<>(List.of(Support.status(a.get(10, TimeUnit.SECONDS)), Support.status(b.get(10, TimeUnit.SECONDS))));
+                statuses.sort(null);
+                assertEquals(List.of(200, 409), statuses);
+                assertEquals(1, server.log.count("\\[200\\]: POST /res\\.php$"), "worked on once");
+            }
+            assertEquals(400, Support.status(call(server, "has space", "id=1", false)));
+        }
+    }
+
+    @Test
+    void callsFiredWhileTheEndpointRestartsAreAllWorkedOnOnceAfterItIsBack() throws Exception {
+        int port;
+        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0")) {
+            port = first.port;
+            first.signal("TERM");
+            assertTrue(first.process.waitFor(20, TimeUnit.SECONDS));
+        }
+        java.net.URI url = java.net.URI.create("http://127.0.0.1:" + port + "/res.php");
+        List<Future<Object>> fired = new ArrayList<>();
+        Future<Support.Run> fourCalls;
+        try (HttpClient client = HttpClient.newHttpClient(); ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 20; i++) {
+                Map<String, String> data = Map.of("id", "r" + i);
+                String[] key = {"Idempotency-Key", UUID.randomUUID().toString()};
+                boolean sock = i % 2 == 0;
+                fired.add(callers.submit(() -> test.withRetries(20, true, () -> sock
+                    ? test.sendSock("POST", url, data, null, key)
+                    : test.sendCURL(client, "POST", url, data, Duration.ofSeconds(5), "Prefer", "respond-async", key[0], key[1]))));
+            }
+            fourCalls = callers.submit(() -> Support.run(test::start, "--url", url.toString(), "--retries", "20"));
+            try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:" + port, "--sleep", "0", "-v")) {
+                for (Future<Object> f : fired) f.get(60, TimeUnit.SECONDS);
+                Support.Run run = fourCalls.get(60, TimeUnit.SECONDS);
+                assertEquals(0, run.status(), run.out() + run.err());
+                List<Support.LogSink.Entry> done = again.log.await("\\[20[02]\\]: POST /res\\.php\n.*\\[id\\] => r", 20, Duration.ofSeconds(20));
+                again.log.await("\\[20[02]\\]: (GET|POST) /res\\.php.*\n.*\\[hello\\] => world!", 4, Duration.ofSeconds(20));
+                for (int i = 0; i < 20; i++) {
+                    String id = "[id] => r" + i + "\n";
+                    assertEquals(1, again.log.count("\\[20[02]\\]: .*" + java.util.regex.Pattern.quote(id)), "r" + i + " once");
+                }
+                assertEquals(20, done.size());
+            }
+        }
+    }
+}

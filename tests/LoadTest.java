@@ -1,0 +1,97 @@
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Nothing fired is lost: N fire-and-forget calls (sendSock and sendCURL, GET and POST, each with a unique
+ * id) from this process to serve.java in another, each worked on exactly once and logged with its exact
+ * data; and N calls held in flight at once. N is 2,000 here; ASYNCCALL_LOAD_N=10000 gives README's figures.
+ */
+class LoadTest {
+    static final int N = Integer.parseInt(System.getenv().getOrDefault("ASYNCCALL_LOAD_N", "2000"));
+    static final String NOTE = "é ü & = + % ~ 中";
+    static final int SENDERS = 4;
+
+    /** Fires call i: sendSock GET, sendSock POST, sendCURL GET, sendCURL POST in turn. */
+    private static void fire(HttpClient client, Support.ServerProcess server, int i) throws Exception {
+        Map<String, String> data = Map.of("id", "c" + i, "note", NOTE);
+        String method = i % 2 == 0 ? "GET" : "POST";
+        if (i % 4 < 2) {
+            test.sendSock(method, server.url("/res.php"), data, null);
+        } else {
+            var answer = test.sendCURL(client, method, server.url("/res.php"), data, Duration.ofSeconds(5), "Prefer", "respond-async");
+            assertEquals(202, answer.statusCode());
+        }
+    }
+
+    /** Fires calls 0..n-1 from a few threads as fast as they go; returns the fires per second. */
+    private static double fireAll(Support.ServerProcess server, int n) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        long start = System.nanoTime();
+        try (HttpClient client = HttpClient.newHttpClient(); ExecutorService senders = Executors.newFixedThreadPool(SENDERS)) {
+            List<Future<Object>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < SENDERS; t++) {
+                done.add(senders.submit(() -> {
+                    for (int i; (i = next.getAndIncrement()) < n; ) fire(client, server, i);
+                    return null;
+                }));
+            }
+            for (Future<Object> f : done) f.get();
+        }
+        return n / ((System.nanoTime() - start) / 1e9);
+    }
+
+    @Test
+    void everyCallIsWorkedOnExactlyOnceWithItsExactData() throws Exception {
+        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0", "-v")) {
+            double perSecond = fireAll(server, N);
+            List<Support.LogSink.Entry> done = server.log.await("\\] 127\\.0\\.0\\.1:\\d+ \\[20[02]\\]: ", N, Duration.ofSeconds(120));
+            double rss = server.peakRssMiB();
+            server.signal("TERM"); // its last line comes after every entry is complete
+            server.log.await("Stopped after", Duration.ofSeconds(30));
+            done = server.log.await("\\] 127\\.0\\.0\\.1:\\d+ \\[20[02]\\]: ", N, Duration.ZERO);
+            Map<String, Integer> seen = new HashMap<>();
+            Pattern id = Pattern.compile("\\[id\\] => (c\\d+)\n");
+            for (Support.LogSink.Entry e : done) {
+                Matcher m = id.matcher(e.text());
+                assertTrue(m.find(), e.text());
+                assertTrue(e.text().contains("[note] => " + NOTE + "\n"), e.text());
+                seen.merge(m.group(1), 1, Integer::sum);
+            }
+            assertEquals(N, server.log.count("\\[20[02]\\]: "), "no call worked on twice");
+            for (int i = 0; i < N; i++) assertEquals(1, seen.getOrDefault("c" + i, 0), "c" + i);
+            System.out.printf("     %d calls fired at %.0f/s: %d worked on once each, 0 lost, 0 twice; server peak RSS %.0f MiB%n",
+                N, perSecond, seen.size(), rss);
+        }
+    }
+
+    @Test
+    void allCallsAreHeldInFlightAtOnceAndAllFinish() throws Exception {
+        int sleep = Math.max(10, N / 400);
+        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", String.valueOf(sleep))) {
+            long start = System.nanoTime();
+            fireAll(server, N);
+            server.log.await("Accepted$", N, Duration.ofSeconds(sleep));
+            double fired = (System.nanoTime() - start) / 1e9;
+            assertEquals(0, server.log.count("\\[\\d{3}\\]: "), "all " + N + " were in flight before any finished");
+            double rssInFlight = server.peakRssMiB();
+            server.log.await("\\] 127\\.0\\.0\\.1:\\d+ \\[20[02]\\]: ", N, Duration.ofSeconds(sleep + 60));
+            assertEquals(N, server.log.count("\\[20[02]\\]: "));
+            System.out.printf("     %d calls in flight at once (fired in %.1f s, each working %d s): all finished; server peak RSS %.0f MiB%n",
+                N, fired, sleep, Math.max(rssInFlight, server.peakRssMiB()));
+        }
+    }
+}
