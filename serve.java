@@ -277,7 +277,7 @@ public class serve {
                         failedAccept(r.getThrown());
                     } else if (m.matches("(?s).* \\[4\\d\\d .*\\] \\(.+\\)")) {
                         // "REQUEST LINE [400 Bad Request] (why)": a refusal of the JDK's own, which says why.
-                        line(null, "Invalid request (" + m + ")");
+                        line(null, "Invalid request (" + (m.length() <= 300 ? m : m.substring(0, 300) + "... " + m.length() + " chars") + ")");
                     } else if (m.startsWith("closing: no request")) {
                         line(null, "Invalid request (no complete request within the request timeout: "
                             + m.replaceAll(".*remote=/?([^\\]]*)\\].*", "$1") + " closed)");
