@@ -22,6 +22,8 @@ class EndpointTest {
             long answeredMs = (System.nanoTime() - start) / 1_000_000;
             assertEquals(202, Support.status(answer), answer);
             assertTrue(answer.toLowerCase().contains("\r\npreference-applied: respond-async\r\n"), answer);
+            assertTrue(answer.toLowerCase().contains("\r\ncontent-type: text/plain; charset=utf-8\r\n"), answer);
+            assertTrue(answer.toLowerCase().contains("\r\nx-content-type-options: nosniff\r\n"), answer);
             assertTrue(answeredMs < 1500, "202 came after " + answeredMs + " ms, the work takes 3000");
             assertEquals(0, server.log.count("\\[202\\]"), "logged as done before the work was done");
             Support.LogSink.Entry done = server.log.await("\\[202\\]: GET /res\\.php\\?hello=world%21$", Duration.ofSeconds(10));
@@ -70,7 +72,9 @@ class EndpointTest {
     @Test
     void bothRoutesServeTheEndpointAndEverythingElseIs404() throws Exception {
         try (Support.Server server = new Support.Server("--sleep", "0")) {
-            assertEquals(200, Support.status(Support.raw(server.port(), GET.replace("/res.php", "/res") + "\r\n")));
+            String ok = Support.raw(server.port(), GET.replace("/res.php", "/res") + "\r\n");
+            assertEquals(200, Support.status(ok));
+            assertTrue(ok.toLowerCase().contains("\r\ncontent-type: text/plain; charset=utf-8\r\n"), ok);
             for (String path : List.of("/nope", "/res.php/x", "/res.phpx", "/", "/test.java")) {
                 String answer = Support.raw(server.port(), GET.replace("/res.php?hello=world%21", path) + "\r\n");
                 assertEquals(404, Support.status(answer), path);
