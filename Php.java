@@ -147,7 +147,8 @@ final class Php {
 
     /**
      * php_register_variable_ex: stores value under name in vars, following PHP's rules: leading spaces
-     * dropped, ' ' and '.' in the base name become '_', "a[x][]" nests, an unclosed '[' becomes '_',
+     * dropped, ' ' and '.' in the base name become '_', "a[x][]" nests ("a[ ]" too, with any one
+     * whitespace character), an unclosed '[' becomes '_',
      * anything after a closing ']' that is not '[' is ignored, more than 64 levels drop the variable.
      */
     static void register(Map<Object, Object> vars, String name, String value, Consumer<String> warn) {
@@ -172,7 +173,7 @@ final class Php {
                 return;
             }
             int p = ip + 1;
-            if (p < name.length() && name.charAt(p) == ' ') p++;
+            if (p < name.length() && " \t\n\u000b\f\r".indexOf(name.charAt(p)) >= 0) p++; // C's isspace: "[ ]" appends
             String sub = null;
             if (p < name.length() && name.charAt(p) == ']') {
                 ip = p;

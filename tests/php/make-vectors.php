@@ -67,6 +67,7 @@ $requests = [
     ['integer keys only when canonical', 'GET', 'm[0]=a&m[00]=b&m[-0]=c&m[1.5]=d&m[+1]=e&m[%207]=f', '', ''],
     ['integer key limits', 'GET', 'big[9223372036854775807]=1&big[]=2&e[-9223372036854775808]=1&e[]=2&f[9223372036854775808]=3&f[]=4', '', ''],
     ['space index is append', 'GET', 'k[a]=1&k[%20]=7&k[%20x]=8', '', ''],
+    ['any one whitespace in an index appends', 'GET', 'a[%09]=1&a[%0A]=2&b[%09%09]=3&c[%0Dx]=4&%09d=5', '', ''],
     ['string replaced by array and back', 'GET', 'd=1&d[]=2&e[]=1&e=2', '', ''],
     ['nested replace keeps order', 'GET', 'q[a][b]=1&q[z]=0&q[a]=2&q[a][c]=3', '', ''],
     ['utf-8 and raw bytes', 'GET', 'u=%C3%A9%FF&%C3%A9=x&n=%E4%B8%AD', '', ''],
