@@ -1,0 +1,380 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 21+
+//DEPS com.google.code.gson:gson:2.15.0
+//SOURCES test.java
+
+import com.google.gson.GsonBuilder;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * How fast a fire is, side by side with the article, in one run: starts serve.java in a process of its
+ * own on port 0, measures the caller's side here and counts delivery from the server's own log.
+ */
+public class bench {
+    static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+    static final PrintStream progress = System.err;
+
+    public static void main(String... args) throws Exception {
+        int n = 10_000, runs = 5;
+        Path json = null;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "-h", "--help" -> {
+                        System.out.print(USAGE);
+                        return;
+                    }
+                    case "--n" -> n = number(args, ++i, "--n", 10, 1_000_000);
+                    case "--runs" -> runs = number(args, ++i, "--runs", 1, 100);
+                    case "--json" -> json = Path.of(value(args, ++i, "--json"));
+                    default -> throw new IllegalArgumentException("unknown option: " + args[i]);
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            System.err.println("Error: " + e.getMessage());
+            System.err.print(USAGE);
+            System.exit(2);
+        }
+        if (!Files.exists(Path.of("serve.java")) || !Files.exists(Path.of("tests/php/test.php"))) {
+            System.err.println("Error: run bench from the project folder (where serve.java is)");
+            System.exit(1);
+        }
+        Map<String, Object> figures = new LinkedHashMap<>();
+        List<String[]> table = new ArrayList<>();
+        run(n, runs, figures, table);
+        print(table);
+        if (json != null) {
+            Files.writeString(json, new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(figures) + "\n");
+            progress.println("figures written to " + json);
+        }
+        System.exit(0);
+    }
+
+    static void run(int n, int runs, Map<String, Object> f, List<String[]> table) throws Exception {
+        int warmup = Math.max(50, n / 10);
+        try (Server server = new Server("--sleep", "0");
+             HttpClient client = HttpClient.newHttpClient();
+             HttpClient blog = HttpClient.newHttpClient()) {
+            URI url = server.url;
+            progress.printf("server %s; %d calls a row after %d to warm up%n", url, n, warmup);
+
+            long[] sock = fire("sock", n, warmup, i ->
+                test.sendSock("GET", url, Map.of("row", "sock", "i", i), null));
+            long[] curl = fire("curl", n, warmup, i ->
+                test.sendCURL(client, "GET", url, Map.of("row", "curl", "i", i), Duration.ofSeconds(5), "Prefer", "respond-async"));
+            long[] async = fire("async", n, warmup, i ->
+                blog.sendAsync(HttpRequest.newBuilder(URI.create(url + "?row=async&i=" + i)).build(), HttpResponse.BodyHandlers.discarding()));
+            int sockDone = server.await("sock", n + warmup), curlDone = server.await("curl", n + warmup), asyncDone = server.await("async", n + warmup);
+            table.add(latency("sendSock (fire and forget)", sock, sockDone - warmup, n));
+            table.add(latency("sendCURL (Prefer: respond-async, 202)", curl, curlDone - warmup, n));
+            table.add(latency("HttpClient.sendAsync, answer ignored", async, asyncDone - warmup, n));
+            f.put("sock_p50_us", us(percentile(sock, 50)));
+            f.put("sock_p99_us", us(percentile(sock, 99)));
+            f.put("curl_p50_us", us(percentile(curl, 50)));
+            f.put("curl_p99_us", us(percentile(curl, 99)));
+            f.put("async_p50_us", us(percentile(async, 50)));
+
+            progress.printf("throughput: %d sendSock calls from 4 threads%n", n);
+            double perSecond = fireFast(server, n, (u, i) -> test.sendSock("GET", u, Map.of("row", "tput", "i", i), null));
+            int delivered = server.await("tput", n);
+            f.put("fired", n);
+            f.put("delivered", delivered);
+            f.put("fires_per_s", Math.round(perSecond));
+            table.add(new String[] {"throughput: sendSock from 4 threads", String.format("%,.0f fires/s", perSecond), "", "",
+                delivered + " of " + n});
+
+            double jbangTest = median(runs, "./jbang test", () -> wall(List.of("./jbang", "test", "--url", url.toString())));
+            double javaTest = median(runs, "java test.java", () -> wall(List.of(JAVA, "test.java", "--url", url.toString())));
+            f.put("test_wall_s", round(jbangTest));
+            f.put("java_test_wall_s", round(javaTest));
+        }
+
+        // Held in flight: the work of n calls sleeping at once. With Prefer: respond-async the connections
+        // are given back at once; sendSock's stay open until each answer, with the JDK server's buffers.
+        try (HttpClient client = HttpClient.newHttpClient()) {
+            double rss = inFlight(n, "held", (url, i) -> test.sendCURL(client, "GET", url, Map.of("row", "held", "i", i),
+                Duration.ofSeconds(10), "Prefer", "respond-async"));
+            f.put("inflight", n);
+            f.put("inflight_rss_mib", Math.round(rss));
+            table.add(new String[] {"in flight at once: sendCURL, 202", n + " calls", "", "", String.format("peak RSS %.0f MiB", rss)});
+        }
+        double sockRss = inFlight(n, "heldsock", (url, i) -> test.sendSock("GET", url, Map.of("row", "heldsock", "i", i), null));
+        f.put("inflight_sock_rss_mib", Math.round(sockRss));
+        table.add(new String[] {"in flight at once: sendSock, connections open", n + " calls", "", "", String.format("peak RSS %.0f MiB", sockRss)});
+
+        Double php = php(runs);
+        f.put("php_test_wall_s", php == null ? null : round(php));
+        f.put("ratio_vs_php", php == null ? null : round((Double) f.get("test_wall_s") / php));
+        table.add(new String[] {"whole process: ./jbang test", f.get("test_wall_s") + " s", "", "", "median of " + runs});
+        table.add(new String[] {"whole process: java test.java", f.get("java_test_wall_s") + " s", "", "", "median of " + runs});
+        table.add(new String[] {"whole process: php test.php (the article)", php == null ? "no PHP" : round(php) + " s", "", "",
+            php == null ? "" : "median of " + runs + "; ./jbang test takes " + f.get("ratio_vs_php") + " of it"});
+        f.put("jdk", Runtime.version().toString());
+        f.put("cores", Runtime.getRuntime().availableProcessors());
+        f.put("date", LocalDate.now().toString());
+    }
+
+    interface Call {
+        Object fire(int i) throws Exception;
+    }
+
+    /** Fires warmup + n calls one after the other; returns the n measured fire times in nanoseconds. */
+    static long[] fire(String row, int n, int warmup, Call call) throws Exception {
+        progress.printf("%s: %d calls%n", row, n);
+        long[] nanos = new long[n];
+        for (int i = 0; i < warmup + n; i++) {
+            long t = System.nanoTime();
+            call.fire(i);
+            if (i >= warmup) nanos[i - warmup] = System.nanoTime() - t;
+        }
+        Arrays.sort(nanos);
+        return nanos;
+    }
+
+    interface Target {
+        Object fire(URI url, int i) throws Exception;
+    }
+
+    /** Fires n calls from 4 threads as fast as they go; returns fires per second. */
+    static double fireFast(Server server, int n, Target call) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        long start = System.nanoTime();
+        try (ExecutorService senders = Executors.newFixedThreadPool(4)) {
+            List<Future<Object>> all = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                all.add(senders.submit(() -> {
+                    for (int i; (i = next.getAndIncrement()) < n; ) call.fire(server.url, i);
+                    return null;
+                }));
+            }
+            for (Future<Object> f : all) f.get();
+        }
+        return n / ((System.nanoTime() - start) / 1e9);
+    }
+
+    /** n calls working at once in a server of their own (--sleep 120): its peak RSS in MiB once all arrived. */
+    static double inFlight(int n, String row, Target call) throws Exception {
+        progress.printf("in flight (%s): %d calls sleeping at once%n", row, n);
+        try (Server held = new Server("--sleep", "120")) {
+            fireFast(held, n, call);
+            held.awaitAccepted(n);
+            if (held.count("done") > 0) throw new IllegalStateException("calls finished before all were in flight");
+            return held.peakRssMiB();
+        }
+    }
+
+    static String[] latency(String what, long[] nanos, int delivered, int n) {
+        return new String[] {what, fmt(percentile(nanos, 50)), fmt(percentile(nanos, 99)), fmt(nanos[nanos.length - 1]),
+            delivered + " of " + n};
+    }
+
+    static long percentile(long[] sorted, int p) {
+        return sorted[Math.max(0, (int) Math.ceil(sorted.length * p / 100.0) - 1)];
+    }
+
+    static double us(long nanos) {
+        return Math.round(nanos / 100.0) / 10.0;
+    }
+
+    static String fmt(long nanos) {
+        return nanos < 1_000_000 ? String.format("%.0f µs", nanos / 1e3) : String.format("%.2f ms", nanos / 1e6);
+    }
+
+    static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    interface Wall {
+        double seconds() throws Exception;
+    }
+
+    static double median(int runs, String what, Wall wall) throws Exception {
+        wall.seconds(); // a first run builds and caches what it needs
+        double[] s = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            s[i] = wall.seconds();
+            progress.printf("%s: %.2f s%n", what, s[i]);
+        }
+        Arrays.sort(s);
+        return s[runs / 2];
+    }
+
+    /** Runs a command to its end; its wall time in seconds. */
+    static double wall(List<String> command) throws Exception {
+        long t = System.nanoTime();
+        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException(String.join(" ", command) + " failed");
+        }
+        return (System.nanoTime() - t) / 1e9;
+    }
+
+    /** The article's test.php (tests/php/test.php) against php -S serving its res.php; null without PHP. */
+    static Double php(int runs) throws Exception {
+        try {
+            if (new ProcessBuilder("php", "-r", "exit(function_exists('curl_init') ? 0 : 1);").start().waitFor() != 0) return null;
+        } catch (IOException noPhp) {
+            progress.println("php: not installed, its row is left out");
+            return null;
+        }
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        ProcessBuilder pb = new ProcessBuilder("php", "-S", "127.0.0.1:" + port, "-t", "tests/php")
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true);
+        pb.environment().put("RES_SLEEP", "5");
+        Process server = pb.start();
+        try {
+            for (long deadline = System.nanoTime() + 10_000_000_000L; ; ) {
+                try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+                    break;
+                } catch (IOException notYet) {
+                    if (System.nanoTime() > deadline) throw notYet;
+                    Thread.onSpinWait();
+                }
+            }
+            String url = "http://127.0.0.1:" + port + "/res.php";
+            return median(runs, "php test.php", () -> wall(List.of("php", "tests/php/test.php", url)));
+        } finally {
+            server.destroyForcibly();
+        }
+    }
+
+    static void print(List<String[]> table) {
+        String[] head = {"row", "p50", "p99", "max", "delivered (server's count)"};
+        int[] w = new int[head.length];
+        for (String[] r : table) for (int i = 0; i < r.length; i++) w[i] = Math.max(w[i], Math.max(head[i].length(), r[i].length()));
+        StringBuilder out = new StringBuilder();
+        for (String[] r : java.util.stream.Stream.concat(java.util.stream.Stream.<String[]>of(head), table.stream()).toList()) {
+            StringBuilder line = new StringBuilder("|");
+            for (int i = 0; i < r.length; i++) line.append(' ').append(String.format("%-" + w[i] + "s", r[i])).append(" |");
+            out.append(line).append('\n');
+            if (r == head) {
+                StringBuilder rule = new StringBuilder("|");
+                for (int x : w) rule.append("-".repeat(x + 2)).append('|');
+                out.append(rule).append('\n');
+            }
+        }
+        System.out.print(out);
+        System.out.printf("JDK %s, %d cores, %s%n", Runtime.version(), Runtime.getRuntime().availableProcessors(), LocalDate.now());
+    }
+
+    /** serve.java in its own process, its log counted by row (the "row" field in each call's query). */
+    static final class Server implements AutoCloseable {
+        private static final Pattern DONE = Pattern.compile("\\[\\d{3}\\]: GET /res\\.php\\?row=(\\w+)");
+        final Process process;
+        final URI url;
+        private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
+
+        Server(String... args) throws Exception {
+            List<String> command = new ArrayList<>(List.of(JAVA, "serve.java", "127.0.0.1:0"));
+            command.addAll(List.of(args));
+            process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            BufferedReader log = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            String first = log.readLine();
+            Matcher m = Pattern.compile("\\((http://[^)]+)\\) started").matcher(first == null ? "" : first);
+            if (!m.find()) throw new IllegalStateException("serve.java did not start: " + first);
+            url = URI.create(m.group(1) + "/res.php");
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    for (String l; (l = log.readLine()) != null; ) {
+                        Matcher d = DONE.matcher(l);
+                        if (d.find()) add(d.group(1));
+                        if (l.endsWith(" Accepted")) add("accepted");
+                        if (l.contains("]: ")) add("done");
+                    }
+                } catch (IOException ended) {
+                    // the server is gone
+                }
+            });
+        }
+
+        private synchronized void add(String row) {
+            counts.computeIfAbsent(row, k -> new AtomicInteger()).incrementAndGet();
+            notifyAll();
+        }
+
+        synchronized int count(String row) {
+            AtomicInteger c = counts.get(row);
+            return c == null ? 0 : c.get();
+        }
+
+        /** Waits until the server has logged n calls of the row (at most 60 s); returns its count. */
+        synchronized int await(String row, int n) throws InterruptedException {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            for (long left; count(row) < n && (left = deadline - System.nanoTime()) > 0; ) wait(left / 1_000_000 + 1);
+            return count(row);
+        }
+
+        void awaitAccepted(int n) throws InterruptedException {
+            if (await("accepted", n) < n) throw new IllegalStateException("only " + count("accepted") + " of " + n + " arrived");
+        }
+
+        double peakRssMiB() throws IOException {
+            for (String l : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+                if (l.startsWith("VmHWM:")) return Long.parseLong(l.replaceAll("\\D", "")) / 1024.0;
+            }
+            throw new IOException("no VmHWM");
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) throw new IllegalArgumentException("no value given for " + option);
+        return args[i];
+    }
+
+    private static int number(String[] args, int i, String option, int min, int max) {
+        String v = value(args, i, option);
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= min && n <= max) return n;
+        } catch (NumberFormatException bad) {
+            // said below
+        }
+        throw new IllegalArgumentException("invalid value given for " + option + ": " + v);
+    }
+
+    static final String USAGE = """
+        Usage: bench [--n N] [--runs R] [--json FILE] [-h]
+        Measures fire latency, throughput, calls held in flight and whole-process time, beside the article.
+        Starts its own servers (serve.java, and php -S when PHP is installed); progress goes to stderr.
+          --n N          calls per row (default 10000)
+          --runs R       runs of each whole-process command, the median is kept (default 5)
+          --json FILE    also write the figures as JSON
+          -h, --help     this help
+        """;
+}
