@@ -8,6 +8,8 @@ import com.sun.net.httpserver.HttpHandler;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -17,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -28,13 +31,20 @@ public class res implements HttpHandler {
 
     /** What the endpoint tells its server about each call: a warning while reading it, and the end of its work. */
     public interface Events {
-        void warning(HttpExchange call, String text);
+        void warning(Call call, String text);
 
         /**
          * Called exactly once per call, when its work is done or it was refused: the status sent, the
          * print_r answer (null when refused), and a note on why it was refused or not worked on (or null).
          */
-        void done(HttpExchange call, int status, String answer, String note);
+        void done(Call call, int status, String answer, String note);
+    }
+
+    /** What is said of a call, kept apart from its exchange, whose buffers it would hold while working. */
+    public record Call(String method, URI uri, InetSocketAddress from) {
+        static Call of(HttpExchange exchange) {
+            return new Call(exchange.getRequestMethod(), exchange.getRequestURI(), exchange.getRemoteAddress());
+        }
     }
 
     static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH");
@@ -45,18 +55,22 @@ public class res implements HttpHandler {
     private final Semaphore workers;
     private final byte[] tokenHash;
     private final Idempotency keys;
+    private final Executor background;
     private final Events events;
+    private int working;
 
     /**
      * @param workers bounds the calls worked on at once; null for no bound
      * @param token the shared secret a call must carry as "Authorization: Bearer TOKEN"; null for none
      * @param keys the Idempotency-Keys seen; null to ignore the header
+     * @param background runs the work of a call answered 202, once its exchange is let go
      */
-    public res(Duration work, Semaphore workers, String token, Idempotency keys, Events events) {
+    public res(Duration work, Semaphore workers, String token, Idempotency keys, Executor background, Events events) {
         this.work = work;
         this.workers = workers;
         this.tokenHash = token == null ? null : sha256(token.getBytes(StandardCharsets.UTF_8));
         this.keys = keys;
+        this.background = background;
         this.events = events;
     }
 
@@ -64,51 +78,94 @@ public class res implements HttpHandler {
     private record Refusal(int status, String text) {}
 
     @Override
-    public void handle(HttpExchange call) {
+    public void handle(HttpExchange exchange) {
+        Call call = Call.of(exchange);
+        working(+1);
         int status = 0;
         String answer = null, note = null, key = null;
+        boolean workingInBackground = false;
         try {
-            Refusal refusal = check(call);
-            byte[] body = refusal == null ? readBody(call) : null;
+            Refusal refusal = check(exchange);
+            byte[] body = refusal == null ? readBody(exchange) : null;
             if (refusal == null && body == null) {
                 refusal = new Refusal(413, "Payload Too Large: the limit is " + Php.POST_MAX_SIZE + " bytes");
             }
-            if (refusal == null && keys != null && call.getRequestHeaders().containsKey("Idempotency-Key")) {
-                String k = call.getRequestHeaders().getFirst("Idempotency-Key");
-                refusal = firstTime(k, fingerprint(call, body));
+            if (refusal == null && keys != null && exchange.getRequestHeaders().containsKey("Idempotency-Key")) {
+                String k = exchange.getRequestHeaders().getFirst("Idempotency-Key");
+                refusal = firstTime(k, fingerprint(exchange, body));
                 if (refusal == null) key = k; // this call is the key's first: it records the outcome
             }
             if (refusal != null) {
-                status = send(call, refusal.status, refusal.text + "\n", refusal.status >= 400);
+                status = send(exchange, refusal.status, refusal.text + "\n", refusal.status >= 400);
                 note = refusal.text;
                 return;
             }
-            Map<Object, Object> data = data(call.getRequestMethod(), call.getRequestURI().getRawQuery(),
-                call.getRequestHeaders().getFirst("Content-Type"), body, text -> events.warning(call, text));
+            Map<Object, Object> data = data(call.method(), call.uri().getRawQuery(),
+                exchange.getRequestHeaders().getFirst("Content-Type"), body, text -> events.warning(call, text));
             answer = Php.printR(data);
-            boolean respondAsync = prefersAsync(call.getRequestHeaders().get("Prefer"));
-            if (respondAsync) {
-                status = accept(call);
+            if (prefersAsync(exchange.getRequestHeaders().get("Prefer"))) {
+                status = accept(exchange);
                 if (key != null) keys.done(key, status);
+                exchange.close();
+                // The work goes on in a thread of its own, which holds the call's data but not its exchange.
+                String k = key, a = answer;
+                background.execute(() -> workAfterAccepting(call, k, a));
+                workingInBackground = true;
+                return;
             }
             doWork();
-            if (!respondAsync) status = send(call, 200, answer, false);
+            status = send(exchange, 200, answer, false);
         } catch (InterruptedException stopping) {
             Thread.currentThread().interrupt();
-            if (status == 0) status = send(call, 503, "Service Unavailable: the server is stopping\n", true);
+            if (status == 0) status = send(exchange, 503, "Service Unavailable: the server is stopping\n", true);
             note = "stopped before the work was done";
         } catch (BodyEndedEarly e) {
-            status = send(call, 400, "Bad Request: " + e.getMessage() + "\n", true);
+            status = send(exchange, 400, "Bad Request: " + e.getMessage() + "\n", true);
             note = e.getMessage();
         } catch (RuntimeException e) {
-            if (status == 0) status = send(call, 500, "Internal Server Error\n", true);
+            if (status == 0) status = send(exchange, 500, "Internal Server Error\n", true);
             note = "failed: " + e;
         } finally {
-            call.close();
-            if (key != null && note == null) keys.done(key, status);
-            if (key != null && note != null) keys.forget(key); // not done: a retry may do the work
-            events.done(call, status, answer, note);
+            exchange.close();
+            if (!workingInBackground) finish(call, key, status, answer, note);
         }
+    }
+
+    private void workAfterAccepting(Call call, String key, String answer) {
+        String note = null;
+        try {
+            doWork();
+        } catch (InterruptedException stopping) {
+            note = "stopped before the work was done";
+        } finally {
+            finish(call, key, 202, answer, note);
+        }
+    }
+
+    /** The end of a call: its Idempotency-Key's outcome recorded, the server told, the count of calls working. */
+    private void finish(Call call, String key, int status, String answer, String note) {
+        if (key != null && note == null) keys.done(key, status);
+        if (key != null && note != null) keys.forget(key); // not done: a retry may do the work
+        events.done(call, status, answer, note);
+        working(-1);
+    }
+
+    private synchronized void working(int change) {
+        working += change;
+        if (working == 0) notifyAll();
+    }
+
+    /** The calls being read, waiting for a worker or worked on now. */
+    public synchronized int working() {
+        return working;
+    }
+
+    /** Waits until no call is working, at most until deadline (System.nanoTime); returns how many still are. */
+    public synchronized int awaitIdle(long deadline) throws InterruptedException {
+        for (long left; working > 0 && (left = deadline - System.nanoTime()) > 0; ) {
+            wait(Math.max(1, left / 1_000_000));
+        }
+        return working;
     }
 
     /** The checks made before the body is read: the method, the size of the headers, the token. */

@@ -112,22 +112,24 @@ public class serve {
         return n + " " + what + (n == 1 ? "" : "s");
     }
 
-    /** A running server: the HTTP listener, the executor that runs the calls, the calls in progress, the log. */
+    /** A running server: the HTTP listener, the executor that runs the calls, the endpoint, the log. */
     static final class Server implements AutoCloseable {
         final HttpServer http;
         final ExecutorService calls;
         final Log log;
         final Idempotency keys = new Idempotency(IDEMPOTENCY_KEYS);
+        final res endpoint;
         private final String host;
         private final Handler rejections;
-        private int working;
 
-        private Server(String host, HttpServer http, ExecutorService calls, Log log) {
-            this.host = host;
+        private Server(Options options, HttpServer http, ExecutorService calls, Log log) {
+            this.host = options.host;
             this.http = http;
             this.calls = calls;
             this.log = log;
             this.rejections = log.rejectionsOf(http.getAddress().getPort());
+            Semaphore workers = options.workers == 0 ? null : new Semaphore(options.workers, true);
+            this.endpoint = new res(options.sleep, workers, options.token, keys, calls, log);
         }
 
         static Server start(Options options, OutputStream logTo) throws IOException {
@@ -135,18 +137,11 @@ public class serve {
             HttpServer http = HttpServer.create(new InetSocketAddress(options.host, options.port), 4096);
             ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
             http.setExecutor(calls);
-            Server server = new Server(options.host, http, calls, log);
-            Semaphore workers = options.workers == 0 ? null : new Semaphore(options.workers, true);
-            res endpoint = new res(options.sleep, workers, options.token, server.keys, log);
+            Server server = new Server(options, http, calls, log);
             http.createContext("/", call -> {
                 String path = call.getRequestURI().getPath();
                 if (path.equals("/res.php") || path.equals("/res")) {
-                    server.working(+1);
-                    try {
-                        endpoint.handle(call);
-                    } finally {
-                        server.working(-1);
-                    }
+                    server.endpoint.handle(call);
                 } else {
                     notFound(call, log);
                 }
@@ -167,21 +162,9 @@ public class serve {
             return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
         }
 
-        private synchronized void working(int change) {
-            working += change;
-            if (working == 0) notifyAll();
-        }
-
         /** The calls being worked on (or waiting for a worker) now. */
-        synchronized int working() {
-            return working;
-        }
-
-        private synchronized int awaitIdle(long deadline) throws InterruptedException {
-            for (long left; working > 0 && (left = deadline - System.nanoTime()) > 0; ) {
-                wait(Math.max(1, left / 1_000_000));
-            }
-            return working;
+        int working() {
+            return endpoint.working();
         }
 
         /**
@@ -196,7 +179,7 @@ public class serve {
             http.stop((int) Math.min(Integer.MAX_VALUE, (grace.toMillis() + 999) / 1000));
             int abandoned;
             try {
-                abandoned = awaitIdle(deadline);
+                abandoned = endpoint.awaitIdle(deadline);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 abandoned = working();
@@ -229,7 +212,7 @@ public class serve {
         } catch (IOException hungUp) {
             // The caller left: the 404 is logged all the same.
         }
-        log.line(call, "[404]: " + call.getRequestMethod() + " " + call.getRequestURI() + " - No such file or directory");
+        log.line(call.getRemoteAddress(), "[404]: " + call.getRequestMethod() + " " + call.getRequestURI() + " - No such file or directory");
     }
 
     /** The php -S 8.2 log: "[Wed Nov 25 16:33:14 2026] 127.0.0.1:47790 text", control characters escaped. */
@@ -248,16 +231,15 @@ public class serve {
         }
 
         @Override
-        public void warning(HttpExchange call, String text) {
-            line(call, text);
+        public void warning(res.Call call, String text) {
+            line(call.from(), text);
         }
 
         @Override
-        public void done(HttpExchange call, int status, String answer, String note) {
-            String line = "[" + status + "]: " + call.getRequestMethod() + " " + call.getRequestURI()
-                + (note == null ? "" : " - " + note);
+        public void done(res.Call call, int status, String answer, String note) {
+            String line = "[" + status + "]: " + call.method() + " " + call.uri() + (note == null ? "" : " - " + note);
             if (verbose && answer != null) line += "\n" + answer.stripTrailing();
-            line(call, line);
+            line(call.from(), line);
         }
 
         /**
@@ -309,7 +291,7 @@ public class serve {
         void arrival(HttpExchange call) {
             int failed = failedAccepts.getAndSet(0);
             if (failed > 0) line(null, "Accepting connections again, after " + failed + " failed accepts");
-            line(call, "Accepted");
+            line(call.getRemoteAddress(), "Accepted");
         }
 
         void remove(Handler h) {
@@ -317,8 +299,8 @@ public class serve {
         }
 
         /** Writes one entry; a byte string from a request is shown safely: no raw control characters. */
-        void line(HttpExchange call, String text) {
-            String who = call == null ? "" : address(call.getRemoteAddress()) + " ";
+        void line(InetSocketAddress from, String text) {
+            String who = from == null ? "" : address(from) + " ";
             String entry = "[" + ASCTIME.format(ZonedDateTime.now()) + "] " + who + safe(text) + "\n";
             synchronized (out) {
                 try {
