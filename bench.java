@@ -289,7 +289,7 @@ public class bench {
 
     /** serve.java in its own process, its log counted by row (the "row" field in each call's query). */
     static final class Server implements AutoCloseable {
-        private static final Pattern DONE = Pattern.compile("\\[\\d{3}\\]: GET /res\\.php\\?row=(\\w+)");
+        private static final Pattern DONE = Pattern.compile("\\[\\d{3}\\]: GET /res\\.php\\?(?:.*&)?row=(\\w+)");
         final Process process;
         final URI url;
         private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
