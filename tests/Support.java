@@ -40,6 +40,24 @@ final class Support {
         throw new IllegalStateException("run the tests from the project folder (where jbang-catalog.json is)");
     }
 
+    /** Notified whenever any log gets an entry: for waiting on several logs at once. */
+    private static final Object ANY = new Object();
+
+    /** Waits until the logs together have at least n entries matching regex; fails after the timeout. */
+    static long awaitSum(String regex, long n, Duration timeout, LogSink... logs) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (ANY) {
+            while (true) {
+                long sum = 0;
+                for (LogSink l : logs) sum += l.count(regex);
+                if (sum >= n) return sum;
+                long left = deadline - System.nanoTime();
+                if (left <= 0) throw new AssertionError("waited " + timeout.toMillis() + " ms for " + n + " entries matching " + regex + ", found " + sum);
+                ANY.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+    }
+
     /** A log that tests can wait on: every write of the server's log is one entry, with when it came. */
     static final class LogSink extends OutputStream {
         record Entry(long nanos, String text) {}
@@ -66,6 +84,9 @@ final class Support {
         private void add(String text) {
             entries.add(new Entry(System.nanoTime(), text));
             notifyAll();
+            synchronized (ANY) {
+                ANY.notifyAll();
+            }
         }
 
         /** One line of a log read from a process: an indented one continues the entry before it. */
@@ -74,6 +95,9 @@ final class Support {
                 Entry last = entries.remove(entries.size() - 1);
                 entries.add(new Entry(last.nanos(), last.text() + "\n" + line));
                 notifyAll();
+                synchronized (ANY) {
+                    ANY.notifyAll();
+                }
             } else {
                 add(line);
             }

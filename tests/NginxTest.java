@@ -1,0 +1,222 @@
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Beyond one machine: three serve.java endpoints behind nginx with deploy/nginx.conf (its own nginx
+ * process, loopback ports, a temporary folder): every call worked on exactly once, counted from the
+ * endpoints' own logs; one endpoint killed halfway; and what nginx's defaults lose.
+ */
+class NginxTest {
+    static final String NO_NGINX = "nginx is not installed (apt-get install nginx-light)";
+    static final String DONE = "\\] 127\\.0\\.0\\.1:\\d+ \\[20[02]\\]: ";
+
+    static boolean nginx() {
+        try {
+            return new ProcessBuilder("nginx", "-v").start().waitFor(10, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            return false;
+        }
+    }
+
+    /** nginx run from deploy/nginx.conf filled in; with defaults, the lines marked [fire-and-forget] left out. */
+    static final class Nginx implements AutoCloseable {
+        final Path dir = Files.createTempDirectory("asynccall-nginx");
+        final int port = Support.closedPort();
+        final Process process;
+
+        Nginx(List<Integer> endpoints, boolean defaults) throws Exception {
+            String conf = Files.readString(Support.ROOT.resolve("deploy/nginx.conf"))
+                .replace("{{PREFIX}}", dir.toString()).replace("{{LISTEN}}", "127.0.0.1:" + port)
+                .replace("{{ENDPOINTS}}", endpoints.stream().map(p -> "server 127.0.0.1:" + p + " max_fails=1 fail_timeout=10s;")
+                    .collect(Collectors.joining("\n        ")));
+            if (defaults) conf = conf.lines().filter(l -> !l.contains("[fire-and-forget]")).collect(Collectors.joining("\n"));
+            Files.writeString(dir.resolve("nginx.conf"), conf);
+            boolean root = "root".equals(System.getProperty("user.name"));
+            process = new ProcessBuilder("nginx", "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(),
+                "-g", "daemon off;" + (root ? " user root;" : "")).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("stdout.log").toFile()).start();
+            for (long deadline = System.nanoTime() + 20_000_000_000L; ; ) {
+                try (Socket probe = new Socket("127.0.0.1", port)) {
+                    break;
+                } catch (IOException notYet) {
+                    assertTrue(process.isAlive(), "nginx did not start: " + Files.readString(dir.resolve("stdout.log")));
+                    assertTrue(System.nanoTime() < deadline, "nginx is not listening after 20 s");
+                    LockSupport.parkNanos(20_000_000L);
+                }
+            }
+        }
+
+        URI url() {
+            return URI.create("http://127.0.0.1:" + port + "/res.php");
+        }
+
+        /** Requests nginx has finished with, passed on or not (its access log, one line each). */
+        long finished() throws IOException {
+            Path log = dir.resolve("access.log");
+            return Files.exists(log) ? Files.readAllLines(log).size() : 0;
+        }
+
+        @Override
+        public void close() throws Exception {
+            process.destroy();
+            process.waitFor(10, TimeUnit.SECONDS);
+            process.destroyForcibly();
+            try (var files = Files.walk(dir)) {
+                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static List<Support.ServerProcess> endpoints(int n) throws Exception {
+        List<Support.ServerProcess> all = new ArrayList<>();
+        for (int i = 0; i < n; i++) all.add(new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0", "-v"));
+        return all;
+    }
+
+    private static void close(List<Support.ServerProcess> endpoints) throws InterruptedException {
+        for (Support.ServerProcess e : endpoints) e.close();
+    }
+
+    private static Support.LogSink[] logs(List<Support.ServerProcess> endpoints) {
+        return endpoints.stream().map(e -> e.log).toArray(Support.LogSink[]::new);
+    }
+
+    /**
+     * Fires calls from..to-1 through url from 4 threads: sendSock GET and POST, sendCURL GET and POST with
+     * respond-async (which must come back 202 through nginx), or sendSock only.
+     */
+    private static void fire(URI url, int from, int to, boolean sockOnly) throws Exception {
+        AtomicInteger next = new AtomicInteger(from);
+        try (HttpClient client = HttpClient.newHttpClient(); ExecutorService senders = Executors.newFixedThreadPool(4)) {
+            List<Future<Object>> all = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                all.add(senders.submit(() -> {
+                    for (int i; (i = next.getAndIncrement()) < to; ) {
+                        Map<String, String> data = Map.of("id", "x" + i);
+                        String method = i % 2 == 0 ? "GET" : "POST";
+                        if (sockOnly || i % 4 < 2) {
+                            test.sendSock(method, url, data, null);
+                        } else {
+                            HttpResponse<String> r = test.sendCURL(client, method, url, data, Duration.ofSeconds(10), "Prefer", "respond-async");
+                            assertEquals(202, r.statusCode(), r.body());
+                            assertEquals("respond-async", r.headers().firstValue("Preference-Applied").orElse(null));
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<Object> f : all) f.get();
+        }
+    }
+
+    /** How many times each id was worked on, per endpoint, from the endpoints' own logs. */
+    private static List<Map<String, Integer>> workedOn(List<Support.ServerProcess> endpoints) {
+        Pattern id = Pattern.compile("\\[id\\] => (x\\d+)\n");
+        List<Map<String, Integer>> each = new ArrayList<>();
+        for (Support.ServerProcess e : endpoints) {
+            Map<String, Integer> ids = new HashMap<>();
+            for (String entry : e.log.texts()) {
+                Matcher m = id.matcher(entry);
+                if (entry.matches("(?s).*" + DONE + ".*") && m.find()) ids.merge(m.group(1), 1, Integer::sum);
+            }
+            each.add(ids);
+        }
+        return each;
+    }
+
+    private static Map<String, Integer> total(List<Map<String, Integer>> each) {
+        Map<String, Integer> all = new HashMap<>();
+        each.forEach(m -> m.forEach((k, v) -> all.merge(k, v, Integer::sum)));
+        return all;
+    }
+
+    @Test
+    @EnabledIf(value = "nginx", disabledReason = NO_NGINX)
+    void twoThousandCallsThroughNginxAreEachWorkedOnOnceAndEveryEndpointGetsAShare() throws Exception {
+        List<Support.ServerProcess> endpoints = endpoints(3);
+        try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false)) {
+            fire(nginx.url(), 0, 2000, false);
+            Support.awaitSum(DONE, 2000, Duration.ofSeconds(60), logs(endpoints));
+            List<Map<String, Integer>> each = workedOn(endpoints);
+            Map<String, Integer> all = total(each);
+            for (int i = 0; i < 2000; i++) assertEquals(1, all.getOrDefault("x" + i, 0), "x" + i);
+            for (Map<String, Integer> share : each) assertTrue(share.size() > 300, "an endpoint got only " + share.size());
+            System.out.printf("     nginx: 2000 calls over 3 endpoints (%d, %d, %d), each worked on once%n",
+                each.get(0).size(), each.get(1).size(), each.get(2).size());
+        } finally {
+            close(endpoints);
+        }
+    }
+
+    @Test
+    @EnabledIf(value = "nginx", disabledReason = NO_NGINX)
+    void anEndpointKilledHalfwayLosesNothing() throws Exception {
+        List<Support.ServerProcess> endpoints = endpoints(3);
+        try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false)) {
+            fire(nginx.url(), 0, 300, false);
+            Support.awaitSum(DONE, 300, Duration.ofSeconds(30), logs(endpoints));
+            endpoints.get(2).process.destroyForcibly().waitFor(); // killed (SIGKILL), not stopped
+            long before = endpoints.get(2).log.count(DONE);
+            fire(nginx.url(), 300, 600, false);
+            Support.awaitSum(DONE, 600, Duration.ofSeconds(30), logs(endpoints));
+            Map<String, Integer> all = total(workedOn(endpoints));
+            for (int i = 0; i < 600; i++) assertEquals(1, all.getOrDefault("x" + i, 0), "x" + i);
+            assertEquals(before, endpoints.get(2).log.count(DONE), "nothing reached the killed endpoint");
+        } finally {
+            close(endpoints);
+        }
+    }
+
+    @Test
+    @EnabledIf(value = "nginx", disabledReason = NO_NGINX)
+    void withNginxsDefaultsSendSockCallsAreLostAndWithTheConfigNone() throws Exception {
+        int n = 1000;
+        double[] lost = new double[2];
+        for (boolean defaults : new boolean[] {true, false}) {
+            List<Support.ServerProcess> endpoints = endpoints(3);
+            try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), defaults)) {
+                fire(nginx.url(), 0, n, true);
+                // nginx logs every request it is done with, passed on or given up: wait for all n.
+                for (long deadline = System.nanoTime() + 60_000_000_000L; nginx.finished() < n; LockSupport.parkNanos(50_000_000L)) {
+                    assertTrue(System.nanoTime() < deadline, "nginx finished only " + nginx.finished() + " of " + n);
+                }
+                long passedOn = Files.readAllLines(nginx.dir.resolve("access.log")).stream().filter(l -> !l.contains("\" 499 ")).count();
+                Support.awaitSum(DONE, passedOn, Duration.ofSeconds(30), logs(endpoints));
+                Map<String, Integer> all = total(workedOn(endpoints));
+                assertTrue(all.values().stream().allMatch(c -> c == 1), "none twice");
+                lost[defaults ? 0 : 1] = n - all.size();
+            } finally {
+                close(endpoints);
+            }
+        }
+        System.out.printf("     nginx's defaults lost %.0f of %d sendSock calls (%.1f %%); deploy/nginx.conf lost %.0f%n",
+            lost[0], n, 100 * lost[0] / n, lost[1]);
+        assertEquals(0, lost[1], "deploy/nginx.conf loses none");
+    }
+}
