@@ -40,10 +40,14 @@ public class res implements HttpHandler {
         void done(Call call, int status, String answer, String note);
     }
 
-    /** What is said of a call, kept apart from its exchange, whose buffers it would hold while working. */
-    public record Call(String method, URI uri, InetSocketAddress from) {
+    /**
+     * What is said of a call, kept apart from its exchange, whose buffers it would hold while working:
+     * its method, URI, caller and Idempotency-Key (or null).
+     */
+    public record Call(String method, URI uri, InetSocketAddress from, String key) {
         static Call of(HttpExchange exchange) {
-            return new Call(exchange.getRequestMethod(), exchange.getRequestURI(), exchange.getRemoteAddress());
+            return new Call(exchange.getRequestMethod(), exchange.getRequestURI(), exchange.getRemoteAddress(),
+                exchange.getRequestHeaders().getFirst("Idempotency-Key"));
         }
     }
 

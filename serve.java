@@ -1,6 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES res.java Php.java Idempotency.java
+//SOURCES res.java Php.java Idempotency.java Page.java test.java
 //COMPILE_OPTIONS -XDignore.symbol.file
 
 import com.sun.net.httpserver.Filter;
@@ -13,6 +13,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -119,6 +120,7 @@ public class serve {
         final Log log;
         final Idempotency keys = new Idempotency(IDEMPOTENCY_KEYS);
         final res endpoint;
+        final Page page;
         private final String host;
         private final Handler rejections;
 
@@ -129,7 +131,21 @@ public class serve {
             this.log = log;
             this.rejections = log.rejectionsOf(http.getAddress().getPort());
             Semaphore workers = options.workers == 0 ? null : new Semaphore(options.workers, true);
-            this.endpoint = new res(options.sleep, workers, options.token, keys, calls, log);
+            this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token);
+            // The end of each call's work goes to the log, and to the page that fired it, if one did.
+            res.Events events = new res.Events() {
+                @Override
+                public void warning(res.Call call, String text) {
+                    log.warning(call, text);
+                }
+
+                @Override
+                public void done(res.Call call, int status, String answer, String note) {
+                    log.done(call, status, answer, note);
+                    page.done(call);
+                }
+            };
+            this.endpoint = new res(options.sleep, workers, options.token, keys, calls, events);
         }
 
         static Server start(Options options, OutputStream logTo) throws IOException {
@@ -142,6 +158,9 @@ public class serve {
                 String path = call.getRequestURI().getPath();
                 if (path.equals("/res.php") || path.equals("/res")) {
                     server.endpoint.handle(call);
+                } else if ((path.equals("/test.php") || path.equals("/test") || path.equals("/events"))
+                           && call.getRequestMethod().equals("GET")) {
+                    server.page(call, path.equals("/events"));
                 } else {
                     notFound(call, log);
                 }
@@ -151,6 +170,25 @@ public class serve {
             log.line(null, "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
                 + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
             return server;
+        }
+
+        /** The page (/test.php, /test) and its events (/events), logged as php -S logs a page. */
+        private void page(HttpExchange call, boolean events) {
+            int status = 200;
+            try (call) {
+                if (events) {
+                    page.events(call);
+                } else {
+                    page.page(call);
+                }
+            } catch (IOException hungUp) {
+                status = 499; // the browser left
+            } catch (InterruptedException stopping) {
+                Thread.currentThread().interrupt();
+                status = 503;
+            }
+            log.line(call.getRemoteAddress(), "[" + (call.getResponseCode() > 0 ? call.getResponseCode() : status) + "]: "
+                + call.getRequestMethod() + " " + call.getRequestURI());
         }
 
         int port() {
@@ -455,7 +493,8 @@ public class serve {
     static final String USAGE = """
         Usage: serve [HOST:PORT] [--sleep SECONDS] [--workers N] [--grace SECONDS] [--token-file FILE]
                      [--insecure] [-v] [-h]
-        Serves the endpoint (/res.php and /res) and logs like php -S. SIGINT or SIGTERM stops it gracefully.
+        Serves the endpoint (/res.php and /res) and the article's page (/test.php and /test, which fires the
+        four calls at /res.php and shows them finish), and logs like php -S. SIGINT or SIGTERM stops it gracefully.
           HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 takes a free port)
           --sleep SECONDS    how long each call works (default 5; decimals allowed)
           --workers N        at most N calls worked on at once, the others wait their turn

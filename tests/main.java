@@ -4,8 +4,10 @@
 //DEPS org.junit.platform:junit-platform-launcher:6.1.3
 //DEPS org.jsoup:jsoup:1.24.1
 //DEPS com.google.code.gson:gson:2.15.0
-//SOURCES ../test.java ../res.java ../serve.java ../Php.java
-//SOURCES Support.java *Test.java
+//DEPS org.seleniumhq.selenium:selenium-chrome-driver:4.52.0
+//DEPS org.seleniumhq.selenium:selenium-support:4.52.0
+//SOURCES ../test.java ../res.java ../serve.java ../Php.java ../Idempotency.java ../Page.java
+//SOURCES Support.java Browser.java *Test.java
 
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
