@@ -13,6 +13,13 @@ final class Browser {
     static final File CHROMEDRIVER = new File("/usr/bin/chromedriver");
     static final String MISSING = "Chromium is not installed (apt-get install chromium chromium-driver)";
 
+    /** Selenium looks for DevTools support matching the browser's version, which is not needed here. */
+    private static final java.util.logging.Logger CDP = java.util.logging.Logger.getLogger("org.openqa.selenium.devtools");
+
+    static {
+        CDP.setLevel(java.util.logging.Level.OFF);
+    }
+
     private Browser() {}
 
     static boolean installed() {
