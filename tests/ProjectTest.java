@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -93,6 +94,28 @@ class ProjectTest {
         } finally {
             server.destroy();
             assertTrue(server.waitFor(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void theFunctionsMeantForCopyingCompileOnJava17() throws Exception {
+        Path dir = Files.createTempDirectory("asynccall-java17");
+        try {
+            // test.java's functions (everything before its command line), alone in a class, and res.java with Php.java.
+            String caller = Files.readString(Support.ROOT.resolve("test.java"));
+            String imports = caller.lines().filter(l -> l.startsWith("import ")).collect(java.util.stream.Collectors.joining("\n"));
+            String functions = caller.substring(caller.indexOf("    static HttpResponse<String> sendCURL("), caller.indexOf("    // ---- the command line"));
+            Files.writeString(dir.resolve("Functions.java"), imports + "\nclass Functions {\n" + functions + "}\n");
+            List<String> args = new java.util.ArrayList<>(List.of("--release", "17", "-d", dir.resolve("classes").toString(),
+                dir.resolve("Functions.java").toString()));
+            for (String f : List.of("res.java", "Php.java", "Idempotency.java")) args.add(Support.ROOT.resolve(f).toString());
+            java.io.ByteArrayOutputStream errors = new java.io.ByteArrayOutputStream();
+            int status = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, errors, args.toArray(String[]::new));
+            assertEquals(0, status, errors.toString(StandardCharsets.UTF_8));
+        } finally {
+            try (var files = Files.walk(dir)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            }
         }
     }
 }
