@@ -256,6 +256,8 @@ public class serve {
     /** The php -S 8.2 log: "[Wed Nov 25 16:33:14 2026] 127.0.0.1:47790 text", control characters escaped. */
     static final class Log implements res.Events {
         private static final DateTimeFormatter ASCTIME = DateTimeFormatter.ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.US);
+        /** "REQUEST LINE [400 Bad Request] (why)": a refusal of the JDK's own, which says why (ours say "()"). */
+        private static final java.util.regex.Pattern REFUSAL = java.util.regex.Pattern.compile("(?s).* \\[4\\d\\d .*\\] \\(.+\\)");
         /** The JDK's HTTP server reports the requests it refuses itself only in its debug log. */
         private static final Logger JDK_HTTP = Logger.getLogger("com.sun.net.httpserver");
         private final OutputStream out;
@@ -291,16 +293,18 @@ public class serve {
             Handler h = new Handler() {
                 @Override
                 public void publish(LogRecord r) {
+                    // Called for each of the JDK's debug records, several a request: cheap tests first.
                     String m = r.getMessage();
-                    if (m == null || (m.contains("local=/") && !m.contains(":" + port + " remote="))) return;
-                    if (r.getThrown() != null && m.startsWith("Dispatcher")) {
-                        failedAccept(r.getThrown());
-                    } else if (m.matches("(?s).* \\[4\\d\\d .*\\] \\(.+\\)")) {
-                        // "REQUEST LINE [400 Bad Request] (why)": a refusal of the JDK's own, which says why.
-                        line(null, "Invalid request (" + (m.length() <= 300 ? m : m.substring(0, 300) + "... " + m.length() + " chars") + ")");
+                    if (m == null) return;
+                    if (r.getThrown() != null) {
+                        if (m.startsWith("Dispatcher")) failedAccept(r.getThrown());
                     } else if (m.startsWith("closing: no request")) {
-                        line(null, "Invalid request (no complete request within the request timeout: "
-                            + m.replaceAll(".*remote=/?([^\\]]*)\\].*", "$1") + " closed)");
+                        if (m.contains(":" + port + " remote=")) {
+                            line(null, "Invalid request (no complete request within the request timeout: "
+                                + m.replaceAll(".*remote=/?([^\\]]*)\\].*", "$1") + " closed)");
+                        }
+                    } else if (m.contains(" [4") && !m.endsWith("()") && REFUSAL.matcher(m).matches()) {
+                        line(null, "Invalid request (" + (m.length() <= 300 ? m : m.substring(0, 300) + "... " + m.length() + " chars") + ")");
                     }
                 }
 
