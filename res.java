@@ -188,9 +188,9 @@ public class res implements HttpHandler {
             return new Refusal(431, "Request Header Fields Too Large: at most " + MAX_HEADERS + " headers and "
                 + MAX_HEADER_BYTES + " bytes");
         }
-        if (tokenHash != null && !authorized(call.getRequestHeaders().getFirst("Authorization"))) {
+        if (!trusted(call)) {
             call.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-            return new Refusal(401, "Unauthorized: this endpoint takes calls with its token only");
+            return new Refusal(401, UNAUTHORIZED);
         }
         String key = call.getRequestHeaders().getFirst("Idempotency-Key");
         if (key != null && !key.matches("[\\x21-\\x7e]{1,255}")) {
@@ -199,8 +199,15 @@ public class res implements HttpHandler {
         return null;
     }
 
-    /** "Bearer TOKEN", compared in constant time (hashes of equal length, MessageDigest.isEqual). */
-    private boolean authorized(String authorization) {
+    static final String UNAUTHORIZED = "Unauthorized: this endpoint takes calls with its token only";
+
+    /**
+     * Whether the call may be served: always without a token, else only with "Authorization: Bearer
+     * TOKEN", compared in constant time (hashes of equal length, MessageDigest.isEqual).
+     */
+    public boolean trusted(HttpExchange call) {
+        if (tokenHash == null) return true;
+        String authorization = call.getRequestHeaders().getFirst("Authorization");
         if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) return false;
         byte[] given = sha256(authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8));
         return MessageDigest.isEqual(tokenHash, given);

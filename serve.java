@@ -172,11 +172,20 @@ public class serve {
             return server;
         }
 
-        /** The page (/test.php, /test) and its events (/events), logged as php -S logs a page. */
+        /**
+         * The page (/test.php, /test) and its events (/events), logged as php -S logs a page. With a
+         * token, they need it too: the page fires calls that carry it.
+         */
         private void page(HttpExchange call, boolean events) {
             int status = 200;
             try (call) {
-                if (events) {
+                if (!endpoint.trusted(call)) {
+                    byte[] text = (res.UNAUTHORIZED + "\n").getBytes(StandardCharsets.UTF_8);
+                    call.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
+                    call.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                    call.sendResponseHeaders(401, text.length);
+                    call.getResponseBody().write(text);
+                } else if (events) {
                     page.events(call);
                 } else {
                     page.page(call);

@@ -61,6 +61,18 @@ class TrustTest {
     }
 
     @Test
+    void thePageNeedsTheTokenToo() throws Exception {
+        for (String path : new String[] {"/test.php", "/events?page=0123456789abcdef"}) {
+            String answer = Support.raw(server.port(), "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(401, Support.status(answer), answer);
+        }
+        String page = Support.raw(server.port(), "GET /test.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            + "Authorization: Bearer s3cret-Token_42\r\n\r\n");
+        assertEquals(200, Support.status(page), page);
+        server.log.await("\\[20[02]\\]: (GET|POST) /res\\.php", 4, Duration.ofSeconds(5));
+    }
+
+    @Test
     void testJavaSendsTheTokenFromTheSameOption() {
         Support.Run with = Support.run(test::start, "--url", server.url("/res.php").toString(), "--token-file", tokenFile.toString());
         assertEquals(0, with.status(), with.out() + with.err());
