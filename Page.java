@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -24,7 +23,6 @@ import java.util.Map;
  * work, and the page marks it done without reloading.
  */
 final class Page {
-    static final String[] CALLS = {"curl-get", "curl-post", "sock-get", "sock-post"};
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
     private static final int PAGES_KEPT = 1000;
 
@@ -76,30 +74,21 @@ final class Page {
         synchronized (pages) {
             pages.put(id, served);
         }
-        Map<String, String> data = Map.of("hello", "world!");
-        for (String name : CALLS) {
-            String method = name.endsWith("get") ? "GET" : "POST";
-            String[] key = concat(token, "Idempotency-Key", "page-" + id + "-" + name);
+        for (test.Call call : test.CALLS) {
+            String[] key = concat(token, "Idempotency-Key", "page-" + id + "-" + call.id());
             long start = System.nanoTime();
             String outcome;
             try {
-                if (name.startsWith("curl")) {
-                    HttpResponse<String> r = test.sendCURL(client, method, endpoint, data, Duration.ofSeconds(1),
-                        concat(key, "Prefer", "respond-async"));
-                    outcome = r == null ? "sent, no answer within 1000 ms" : r.statusCode() == 202 ? "202 Accepted" : "answered " + r.statusCode();
-                } else {
-                    outcome = "sent " + test.sendSock(method, endpoint, data, null, key) + " bytes";
-                }
+                outcome = test.fire(client, call, endpoint, test.HELLO, Duration.ofSeconds(1), 0, key).outcome();
             } catch (IOException e) {
-                outcome = "not sent: " + e;
+                outcome = "not sent: " + test.describe(e, endpoint);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                outcome = "not sent: interrupted";
+                outcome = "not sent: the server is stopping";
             }
-            String line = (name.startsWith("curl") ? "sendCURL " : "sendSock ") + method + " "
-                + (method.equals("GET") ? endpoint + "?hello=world%21" : endpoint.toString());
+            String line = call.function() + " " + call.method() + " " + call.target(endpoint, test.HELLO);
             synchronized (pages) {
-                served.fired.put(name, line + "\t" + String.format(Locale.ROOT, "%.1f ms", (System.nanoTime() - start) / 1e6) + "\t" + outcome);
+                served.fired.put(call.id(), line + "\t" + String.format(Locale.ROOT, "%.1f ms", (System.nanoTime() - start) / 1e6) + "\t" + outcome);
             }
         }
         String nonce = HexFormat.of().formatHex(bytes(12));
@@ -137,7 +126,7 @@ final class Page {
         try (OutputStream out = exchange.getResponseBody()) {
             List<String> sent = new ArrayList<>();
             long deadline = System.nanoTime() + work.toNanos() + 60_000_000_000L;
-            while (sent.size() < CALLS.length && System.nanoTime() < deadline) {
+            while (sent.size() < test.CALLS.size() && System.nanoTime() < deadline) {
                 List<String> fresh = new ArrayList<>();
                 synchronized (pages) {
                     while (served.done.size() == sent.size() && System.nanoTime() < deadline) {

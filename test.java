@@ -247,23 +247,50 @@ public class test {
             out.flush();
             return 0;
         }
-        Map<String, String> data = Map.of("hello", "world!");
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
-        List<Call> calls = List.of(new Call("sendCURL", "GET"), new Call("sendCURL", "POST"),
-            new Call("sendSock", "GET"), new Call("sendSock", "POST"));
         try {
             return options.waitForAnswers
-                ? waitForAnswers(out, err, client, options.url, calls, data, options.headers())
-                : fire(out, err, client, options, calls, data);
+                ? waitForAnswers(out, err, client, options.url, CALLS, HELLO, options.headers())
+                : fire(out, err, client, options, CALLS, HELLO);
         } finally {
             client.shutdownNow(); // else exiting waits about 300 ms for the client's threads
         }
     }
 
+    /** The article's data, and its four calls in its order. */
+    static final Map<String, String> HELLO = Map.of("hello", "world!");
+    static final List<Call> CALLS = List.of(new Call("sendCURL", "GET"), new Call("sendCURL", "POST"),
+        new Call("sendSock", "GET"), new Call("sendSock", "POST"));
+
     record Call(String function, String method) {
         String target(URI url, Map<?, ?> data) {
             return method.equals("GET") ? withQuery(url, httpBuildQuery(data)).toString() : url.toString();
         }
+
+        /** curl-get, curl-post, sock-get, sock-post. */
+        String id() {
+            return function.substring(4).toLowerCase(Locale.ROOT) + "-" + method.toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** What firing a call gave: its outcome as a line shows it, and whether it was delivered. */
+    record Fired(String outcome, boolean delivered) {}
+
+    /**
+     * Fires one of the four calls (a sendCURL with "Prefer: respond-async" and timeout, a sendSock
+     * fire-and-forget), retried while it cannot connect. Throws when it could not be sent.
+     */
+    static Fired fire(HttpClient client, Call call, URI url, Map<?, ?> data, Duration timeout, int retries,
+                      String... headers) throws IOException, InterruptedException {
+        if (call.function.equals("sendSock")) {
+            return new Fired("sent " + withRetries(retries, true, () -> sendSock(call.method, url, data, null, headers)) + " bytes", true);
+        }
+        String[] curlHeaders = Arrays.copyOf(headers, headers.length + 2);
+        curlHeaders[headers.length] = "Prefer";
+        curlHeaders[headers.length + 1] = "respond-async";
+        HttpResponse<String> r = withRetries(retries, true, () -> sendCURL(client, call.method, url, data, timeout, curlHeaders));
+        if (r == null) return new Fired("sent, no answer within " + timeout.toMillis() + " ms", true);
+        return new Fired(status(r.statusCode()), r.statusCode() / 100 == 2);
     }
 
     private static int fire(PrintWriter out, PrintWriter err, HttpClient client, Options options,
@@ -273,19 +300,11 @@ public class test {
         for (Call call : calls) {
             long start = System.nanoTime();
             String outcome;
-            String[] headers = options.headers("Idempotency-Key", UUID.randomUUID().toString());
             try {
-                if (call.function.equals("sendCURL")) {
-                    String[] curlHeaders = Arrays.copyOf(headers, headers.length + 2);
-                    curlHeaders[headers.length] = "Prefer";
-                    curlHeaders[headers.length + 1] = "respond-async";
-                    HttpResponse<String> r = withRetries(options.retries, true, () ->
-                        sendCURL(client, call.method, options.url, data, options.timeout, curlHeaders));
-                    outcome = r == null ? "sent, no answer within " + options.timeout.toMillis() + " ms" : status(r.statusCode());
-                    if (r != null && r.statusCode() / 100 != 2) failure = options.url + " answered " + outcome;
-                } else {
-                    outcome = "sent " + withRetries(options.retries, true, () -> sendSock(call.method, options.url, data, null, headers)) + " bytes";
-                }
+                Fired fired = fire(client, call, options.url, data, options.timeout, options.retries,
+                    options.headers("Idempotency-Key", UUID.randomUUID().toString()));
+                outcome = fired.outcome();
+                if (!fired.delivered()) failure = options.url + " answered " + outcome;
             } catch (IOException e) {
                 outcome = "not sent: " + describe(e, options.url);
                 failure = describe(e, options.url) + (options.retries > 0 ? " (after " + options.retries + " retries)" : "");
@@ -333,7 +352,7 @@ public class test {
         return 0;
     }
 
-    private static String status(int code) {
+    static String status(int code) {
         return switch (code) {
             case 200 -> "200 OK";
             case 202 -> "202 Accepted";
