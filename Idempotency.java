@@ -10,7 +10,7 @@ final class Idempotency {
     /** A key's first call: its request's fingerprint and its status, 0 while still working. */
     record Seen(byte[] fingerprint, int status) {}
 
-    final int capacity;
+    private final int capacity;
     private final Map<String, Seen> seen;
 
     Idempotency(int capacity) {
@@ -38,9 +38,5 @@ final class Idempotency {
     /** The key's first call did not get its work done: a retry with the same key may do it. */
     synchronized void forget(String key) {
         seen.remove(key);
-    }
-
-    synchronized int size() {
-        return seen.size();
     }
 }

@@ -118,7 +118,6 @@ public class serve {
         final HttpServer http;
         final ExecutorService calls;
         final Log log;
-        final Idempotency keys = new Idempotency(IDEMPOTENCY_KEYS);
         final res endpoint;
         final Page page;
         private final String host;
@@ -145,7 +144,7 @@ public class serve {
                     page.done(call);
                 }
             };
-            this.endpoint = new res(options.sleep, workers, options.token, keys, calls, events);
+            this.endpoint = new res(options.sleep, workers, options.token, new Idempotency(IDEMPOTENCY_KEYS), calls, events);
         }
 
         static Server start(Options options, OutputStream logTo) throws IOException {
