@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,29 +21,40 @@ import java.util.Map;
  * The article's test.php as a page, served by serve.java itself: /test.php fires the four calls at this
  * server's own /res.php (with test.java's sendCURL and sendSock) and answers at once with a page that
  * lists them; /events tells the page, with Server-Sent Events, when the endpoint has done each call's
- * work, and the page marks it done without reloading.
+ * work, and the page marks it done without reloading. A sendCURL call is known by the monitor its 202
+ * names (the endpoint's own id for it); a sendSock call, which the endpoint cannot name to its caller,
+ * is done when its answer comes, which it reads on a thread of its own.
  */
-final class Page {
+final class Page implements res.Listener {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
     private static final int PAGES_KEPT = 1000;
+
+    /** One call as the page shows it: how it was fired, how long that took, what was known at once. */
+    record Fired(String line, String took, String outcome) {}
 
     /** One served page: when, and for each of its calls, how it was fired and when its work was done. */
     private static final class Served {
         final LocalTime at = LocalTime.now();
         final long nanos = System.nanoTime();
-        final Map<String, String> fired = new LinkedHashMap<>();
+        final Map<String, Fired> fired = new LinkedHashMap<>();
         final Map<String, String> done = new LinkedHashMap<>();
     }
+
+    /** A call of a page, by the endpoint's id for it. */
+    private record Mine(Served page, String name) {}
 
     private final URI endpoint;
     private final Duration work;
     private final String[] token;
     private final HttpClient client = HttpClient.newHttpClient();
     private final SecureRandom random = new SecureRandom();
+    private final Map<String, Mine> calls = new HashMap<>();
     private final Map<String, Served> pages = new LinkedHashMap<>(16, 0.75f, false) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Served> eldest) {
-            return size() > PAGES_KEPT;
+            if (size() <= PAGES_KEPT) return false;
+            calls.values().removeIf(mine -> mine.page() == eldest.getValue());
+            return true;
         }
     };
 
@@ -54,14 +66,16 @@ final class Page {
     }
 
     /** The endpoint has done a call's work: if it was one of a page's, its page is told. */
-    void done(res.Call call) {
-        String key = call.key();
-        if (key == null || !key.startsWith("page-")) return;
-        int dash = key.indexOf('-', 5);
-        String page = key.substring(5, dash), name = key.substring(dash + 1);
+    @Override
+    public void done(res.Done done) {
         synchronized (pages) {
-            Served served = pages.get(page);
-            if (served == null || !served.fired.containsKey(name)) return;
+            Mine mine = calls.remove(done.call().id());
+            if (mine != null) markDone(mine.page(), mine.name());
+        }
+    }
+
+    private void markDone(Served served, String name) {
+        synchronized (pages) {
             served.done.put(name, LocalTime.now().format(TIME) + " (" + seconds(System.nanoTime() - served.nanos) + " after the page was served)");
             pages.notifyAll();
         }
@@ -75,20 +89,12 @@ final class Page {
             pages.put(id, served);
         }
         for (test.Call call : test.CALLS) {
-            String[] key = concat(token, "Idempotency-Key", "page-" + id + "-" + call.id());
             long start = System.nanoTime();
-            String outcome;
-            try {
-                outcome = test.fire(client, call, endpoint, test.HELLO, Duration.ofSeconds(1), 0, key).outcome();
-            } catch (IOException e) {
-                outcome = "not sent: " + test.describe(e, endpoint);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                outcome = "not sent: the server is stopping";
-            }
-            String line = call.function() + " " + call.method() + " " + call.target(endpoint, test.HELLO);
+            String outcome = call.function().equals("sendSock") ? fireSock(served, call) : fireCurl(served, call);
+            Fired fired = new Fired(call.function() + " " + call.method() + " " + call.target(endpoint, test.HELLO),
+                String.format(Locale.ROOT, "%.1f ms", (System.nanoTime() - start) / 1e6), outcome);
             synchronized (pages) {
-                served.fired.put(call.id(), line + "\t" + String.format(Locale.ROOT, "%.1f ms", (System.nanoTime() - start) / 1e6) + "\t" + outcome);
+                served.fired.put(call.id(), fired);
             }
         }
         String nonce = HexFormat.of().formatHex(bytes(12));
@@ -104,7 +110,37 @@ final class Page {
         }
     }
 
-    /** GET /events?page=ID: a "done" event for each of the page's calls as its work ends, then "end". */
+    /** A sendCURL call with respond-async: the 202's Location names the endpoint's id for it. */
+    private String fireCurl(Served served, test.Call call) {
+        try {
+            test.Fired fired = test.fire(client, call, endpoint, test.HELLO, Duration.ofSeconds(1), 0, token);
+            String id = fired.monitor() == null ? null : fired.monitor().replaceFirst(".*/", "");
+            synchronized (pages) {
+                if (id != null) calls.put(id, new Mine(served, call.id()));
+            }
+            return fired.outcome();
+        } catch (IOException e) {
+            return "not sent: " + test.describe(e, endpoint);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "not sent: the server is stopping";
+        }
+    }
+
+    /** A sendSock call, its answer read on a thread of its own: the call is done when the answer comes. */
+    private String fireSock(Served served, test.Call call) {
+        Thread.ofVirtual().start(() -> {
+            try {
+                test.sendSock(call.method(), endpoint, test.HELLO, OutputStream.nullOutputStream(), token);
+                markDone(served, call.id());
+            } catch (IOException | RuntimeException e) {
+                // Not sent, or no answer: the page keeps showing it as fired.
+            }
+        });
+        return "sent; done when its answer comes";
+    }
+
+    /** GET /events?page=ID: a "done" event for each of the page's calls as its work ends, then "end"; a comment line every 15 s. */
     void events(HttpExchange exchange) throws IOException, InterruptedException {
         String query = exchange.getRequestURI().getRawQuery();
         String id = query != null && query.matches("page=[0-9a-f]{16}") ? query.substring(5) : "";
@@ -113,33 +149,32 @@ final class Page {
             served = pages.get(id);
         }
         if (served == null) {
-            byte[] text = "404 Not Found: no such page\n".getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
-            exchange.sendResponseHeaders(404, text.length);
-            exchange.getResponseBody().write(text);
-            exchange.close();
+            res.send(exchange, 404, "404 Not Found: no such page\n", false);
             return;
         }
         exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=UTF-8");
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
         exchange.sendResponseHeaders(200, 0);
         try (OutputStream out = exchange.getResponseBody()) {
+            out.write(": the calls are working\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush(); // the headers and a first line at once, so that the browser knows the stream is open
             List<String> sent = new ArrayList<>();
             long deadline = System.nanoTime() + work.toNanos() + 60_000_000_000L;
             while (sent.size() < test.CALLS.size() && System.nanoTime() < deadline) {
-                List<String> fresh = new ArrayList<>();
+                Map<String, String> fresh = new LinkedHashMap<>();
                 synchronized (pages) {
-                    while (served.done.size() == sent.size() && System.nanoTime() < deadline) {
-                        pages.wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                    long heartbeat = System.nanoTime() + 15_000_000_000L;
+                    while (served.done.size() == sent.size() && System.nanoTime() < Math.min(deadline, heartbeat)) {
+                        pages.wait(Math.max(1, (Math.min(deadline, heartbeat) - System.nanoTime()) / 1_000_000));
                     }
                     for (Map.Entry<String, String> e : served.done.entrySet()) {
-                        if (!sent.contains(e.getKey())) fresh.add(e.getKey() + "\t" + e.getValue());
+                        if (!sent.contains(e.getKey())) fresh.put(e.getKey(), e.getValue());
                     }
                 }
-                for (String f : fresh) {
-                    String[] p = f.split("\t", 2);
-                    sent.add(p[0]);
-                    out.write(("event: done\ndata: {\"call\":\"" + p[0] + "\",\"at\":\"" + json(p[1]) + "\"}\n\n").getBytes(StandardCharsets.UTF_8));
+                if (fresh.isEmpty()) out.write(": heartbeat\n\n".getBytes(StandardCharsets.UTF_8));
+                for (Map.Entry<String, String> e : fresh.entrySet()) {
+                    sent.add(e.getKey());
+                    out.write(("event: done\ndata: {\"call\":\"" + e.getKey() + "\",\"at\":\"" + json(e.getValue()) + "\"}\n\n").getBytes(StandardCharsets.UTF_8));
                 }
                 out.flush();
             }
@@ -150,12 +185,12 @@ final class Page {
     private String html(String id, Served served, String nonce) {
         StringBuilder items = new StringBuilder();
         synchronized (pages) {
-            for (Map.Entry<String, String> e : served.fired.entrySet()) {
-                String[] p = e.getValue().split("\t", 3);
+            for (Map.Entry<String, Fired> e : served.fired.entrySet()) {
+                Fired f = e.getValue();
                 String done = served.done.get(e.getKey());
                 items.append("  <li data-call=\"").append(e.getKey()).append("\" data-state=\"").append(done == null ? "fired" : "done")
-                    .append("\"><code>").append(escape(p[0])).append("</code><br>fired in <b>").append(escape(p[1]))
-                    .append("</b>: ").append(escape(p[2])).append(" &mdash; <span class=\"state\">")
+                    .append("\"><code>").append(escape(f.line())).append("</code><br>fired in <b>").append(escape(f.took()))
+                    .append("</b>: ").append(escape(f.outcome())).append(" &mdash; <span class=\"state\">")
                     .append(done == null ? "working&hellip;" : "done at " + escape(done)).append("</span></li>\n");
             }
         }
@@ -206,12 +241,6 @@ final class Page {
 
     private static String seconds(long nanos) {
         return String.format(Locale.ROOT, "%.1f s", nanos / 1e9);
-    }
-
-    private static String[] concat(String[] a, String... b) {
-        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, all, a.length, b.length);
-        return all;
     }
 
     private byte[] bytes(int n) {

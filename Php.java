@@ -260,25 +260,40 @@ final class Php {
     /** print_r($value, true): arrays as PHP prints them, every other value as its string. */
     static String printR(Object value) {
         StringBuilder out = new StringBuilder();
-        printR(out, value, 0);
+        try {
+            printR(value, out);
+        } catch (java.io.IOException never) {
+            throw new java.io.UncheckedIOException(never); // a StringBuilder does not throw
+        }
         return out.toString();
     }
 
-    private static void printR(StringBuilder out, Object value, int indent) {
+    /** print_r($value) written to out as it goes, so that a large answer is never held whole. */
+    static void printR(Object value, Appendable out) throws java.io.IOException {
+        printR(out, value, 0);
+    }
+
+    private static void printR(Appendable out, Object value, int indent) throws java.io.IOException {
         if (value instanceof Map || value instanceof List) {
             Map<?, ?> map = value instanceof Map ? (Map<?, ?>) value : listAsMap((List<?>) value);
-            out.append("Array\n").append(" ".repeat(indent)).append("(\n");
+            out.append("Array\n").append(spaces(indent)).append("(\n");
             for (Map.Entry<?, ?> e : map.entrySet()) {
-                out.append(" ".repeat(indent + 4)).append('[').append(e.getKey()).append("] => ");
+                out.append(spaces(indent + 4)).append('[').append(String.valueOf(e.getKey())).append("] => ");
                 printR(out, e.getValue(), indent + 8);
                 out.append('\n');
             }
-            out.append(" ".repeat(indent)).append(")\n");
+            out.append(spaces(indent)).append(")\n");
         } else if (value instanceof Boolean) {
             out.append((Boolean) value ? "1" : "");
         } else if (value != null) {
-            out.append(value);
+            out.append(String.valueOf(value));
         }
+    }
+
+    private static final String SPACES = " ".repeat(8 * (MAX_INPUT_NESTING_LEVEL + 2));
+
+    private static CharSequence spaces(int n) {
+        return n <= SPACES.length() ? SPACES.subSequence(0, n) : " ".repeat(n);
     }
 
     private static Map<Object, Object> listAsMap(List<?> list) {

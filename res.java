@@ -13,8 +13,10 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,56 +28,67 @@ import java.util.concurrent.Semaphore;
  * The endpoint, res.php ported: builds ['method' => ..., 'data' => $_REQUEST], works (sleeps), and
  * answers with its print_r. A call that says "Prefer: respond-async" (RFC 7240) gets 202 Accepted at
  * once and the work is done after; a caller that hangs up never stops the work.
+ *
+ * A call goes through stages: check (method, headers, token), read (the body), deduplicate
+ * (Idempotency-Key), answer (202 at once, or after the work), work. While it waits it holds what it
+ * received, never its answer, which is built and streamed when the work ends.
  */
 public class res implements HttpHandler {
 
-    /** What the endpoint tells its server about each call: a warning while reading it, and the end of its work. */
-    public interface Events {
-        void warning(Call call, String text);
+    /** How the endpoint works: the sleep, workers (0: no bound), the token (null: none), Idempotency-Keys remembered (0: header ignored). */
+    public record Settings(Duration sleep, int workers, String token, int keys) {}
 
-        /**
-         * Called exactly once per call, when its work is done or it was refused: the status sent, the
-         * print_r answer (null when refused), and a note on why it was refused or not worked on (or null).
-         */
-        void done(Call call, int status, String answer, String note);
-    }
+    /** A call as the server speaks of it: its id, method, URI as sent, caller and Idempotency-Key (or null). */
+    public record Call(String id, String method, URI uri, InetSocketAddress from, String key) {}
+
+    /** What a call received: all its work needs, held while it waits (the body as sent, at most post_max_size). */
+    public record Received(String method, String rawQuery, String contentType, byte[] body) {}
 
     /**
-     * What is said of a call, kept apart from its exchange, whose buffers it would hold while working:
-     * its method, URI, caller and Idempotency-Key (or null).
+     * The end of a call, worked or refused: the status sent, the first ANSWER_KEPT bytes of its answer
+     * (one char per byte; null when there is none), the answer's whole length, and a note on why it was
+     * refused or not worked on (or null).
      */
-    public record Call(String method, URI uri, InetSocketAddress from, String key) {
-        static Call of(HttpExchange exchange) {
-            return new Call(exchange.getRequestMethod(), exchange.getRequestURI(), exchange.getRemoteAddress(),
-                exchange.getRequestHeaders().getFirst("Idempotency-Key"));
-        }
+    public record Done(Call call, int status, String answer, long answerBytes, String note) {}
+
+    /**
+     * Told what happens to each call: accepted (the whole request is in and counted as working),
+     * warnings while reading its variables, its end (exactly once, refusals included).
+     */
+    public interface Listener {
+        default void accepted(Call call) {}
+
+        default void warning(Call call, String text) {}
+
+        default void done(Done done) {}
     }
 
     static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH");
     static final int MAX_HEADERS = 100;
     static final int MAX_HEADER_BYTES = 64 * 1024;
+    /** How much of an answer a Done event keeps (the -v log, the monitor): the rest is only counted. */
+    static final int ANSWER_KEPT = 64 * 1024;
 
-    private final Duration work;
+    private final Settings settings;
     private final Semaphore workers;
     private final byte[] tokenHash;
     private final Idempotency keys;
     private final Executor background;
-    private final Events events;
+    private final Listener listener;
+    private final SecureRandom random = new SecureRandom();
     private int working;
 
     /**
-     * @param workers bounds the calls worked on at once; null for no bound
-     * @param token the shared secret a call must carry as "Authorization: Bearer TOKEN"; null for none
-     * @param keys the Idempotency-Keys seen; null to ignore the header
      * @param background runs the work of a call answered 202, once its exchange is let go
+     * @param listener told of every call; what it throws is its own affair and never stops a call
      */
-    public res(Duration work, Semaphore workers, String token, Idempotency keys, Executor background, Events events) {
-        this.work = work;
-        this.workers = workers;
-        this.tokenHash = token == null ? null : sha256(token.getBytes(StandardCharsets.UTF_8));
-        this.keys = keys;
+    public res(Settings settings, Executor background, Listener listener) {
+        this.settings = settings;
+        this.workers = settings.workers() == 0 ? null : new Semaphore(settings.workers(), true);
+        this.tokenHash = settings.token() == null ? null : sha256(settings.token().getBytes(StandardCharsets.UTF_8));
+        this.keys = settings.keys() == 0 ? null : new Idempotency(settings.keys());
         this.background = background;
-        this.events = events;
+        this.listener = listener;
     }
 
     /** An answer that ends a call before any work: its status and its text (also the log's note). */
@@ -83,75 +96,196 @@ public class res implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) {
-        Call call = Call.of(exchange);
-        working(+1);
-        int status = 0;
-        String answer = null, note = null, key = null;
-        boolean workingInBackground = false;
+        Call call = new Call(newId(), exchange.getRequestMethod(), exchange.getRequestURI(), exchange.getRemoteAddress(),
+            exchange.getRequestHeaders().getFirst("Idempotency-Key"));
+        boolean counted = false;
+        Done done = null;
         try {
             Refusal refusal = check(exchange);
-            byte[] body = refusal == null ? readBody(exchange) : null;
-            if (refusal == null && body == null) {
-                refusal = new Refusal(413, "Payload Too Large: the limit is " + Php.POST_MAX_SIZE + " bytes");
-            }
-            if (refusal == null && keys != null && exchange.getRequestHeaders().containsKey("Idempotency-Key")) {
-                String k = exchange.getRequestHeaders().getFirst("Idempotency-Key");
-                refusal = firstTime(k, fingerprint(exchange, body));
-                if (refusal == null) key = k; // this call is the key's first: it records the outcome
+            Received received = null;
+            if (refusal == null) {
+                try {
+                    received = read(exchange);
+                    if (received == null) refusal = new Refusal(413, "Payload Too Large: the limit is " + Php.POST_MAX_SIZE + " bytes");
+                } catch (BodyEndedEarly e) {
+                    refusal = new Refusal(400, "Bad Request: " + e.getMessage());
+                }
             }
             if (refusal != null) {
-                status = send(exchange, refusal.status, refusal.text + "\n", refusal.status >= 400);
-                note = refusal.text;
+                done = refuse(exchange, call, refusal);
                 return;
             }
-            Map<Object, Object> data = data(call.method(), call.uri().getRawQuery(),
-                exchange.getRequestHeaders().getFirst("Content-Type"), body, text -> events.warning(call, text));
-            answer = Php.printR(data);
-            if (prefersAsync(exchange.getRequestHeaders().get("Prefer"))) {
-                status = accept(exchange);
-                if (key != null) keys.done(key, status);
-                exchange.close();
-                // The work goes on in a thread of its own, which holds the call's data but not its exchange.
-                String k = key, a = answer;
-                background.execute(() -> workAfterAccepting(call, k, a));
-                workingInBackground = true;
-                return;
-            }
-            doWork();
-            status = send(exchange, 200, answer, false);
-        } catch (InterruptedException stopping) {
-            Thread.currentThread().interrupt();
-            if (status == 0) status = send(exchange, 503, "Service Unavailable: the server is stopping\n", true);
-            note = "stopped before the work was done";
-        } catch (BodyEndedEarly e) {
-            status = send(exchange, 400, "Bad Request: " + e.getMessage() + "\n", true);
-            note = e.getMessage();
-        } catch (RuntimeException e) {
-            if (status == 0) status = send(exchange, 500, "Internal Server Error\n", true);
-            note = "failed: " + e;
+            // Counted from here, once the whole request is in: a stop waits for these calls, not for half-sent requests.
+            working(+1);
+            counted = true;
+            tell(l -> l.accepted(call));
+            done = serve(exchange, call, received);
+        } catch (RuntimeException | Error e) {
+            done = new Done(call, send(exchange, 500, "Internal Server Error\n", true), null, 0, "failed: " + e);
         } finally {
             exchange.close();
-            if (!workingInBackground) finish(call, key, status, answer, note);
+            // null: the call was accepted and its work goes on in the background, which finishes it.
+            if (done != null) {
+                Done end = done;
+                tell(l -> l.done(end));
+                if (counted) working(-1);
+            }
         }
     }
 
-    private void workAfterAccepting(Call call, String key, String answer) {
-        String note = null;
+    /** Deduplicate, answer, work; returns the call's end, or null when it was accepted and its work goes on after. */
+    private Done serve(HttpExchange exchange, Call call, Received received) {
+        boolean ownsKey = call.key() != null && keys != null;
+        if (ownsKey) {
+            Refusal refusal = firstTime(call.key(), fingerprint(call, received.body()));
+            if (refusal != null) return refuse(exchange, call, refusal);
+        }
+        if (prefersAsync(exchange.getRequestHeaders().get("Prefer"))) {
+            exchange.getResponseHeaders().set("Preference-Applied", "respond-async");
+            exchange.getResponseHeaders().set("Location", "/calls/" + call.id());
+            send(exchange, 202, null, false);
+            if (ownsKey) keys.done(call.key(), 202);
+            exchange.close();
+            // The work goes on in a thread of its own, which holds what the call received but not its exchange.
+            background.execute(() -> finish(settle(work(call, received, null), ownsKey)));
+            return null;
+        }
+        return settle(work(call, received, exchange), ownsKey);
+    }
+
+    /** The outcome of a key's first call: its status when worked; forgotten when not, so that a retry may do the work. */
+    private Done settle(Done done, boolean ownsKey) {
+        if (ownsKey && done.note() == null) keys.done(done.call().key(), done.status());
+        if (ownsKey && done.note() != null) keys.forget(done.call().key());
+        return done;
+    }
+
+    /**
+     * Works on a call, then builds its answer: streamed to the caller when there is one to answer
+     * (exchange not null), and kept (its first ANSWER_KEPT bytes) for the Done event.
+     */
+    private Done work(Call call, Received received, HttpExchange exchange) {
         try {
-            doWork();
+            sleep();
         } catch (InterruptedException stopping) {
-            note = "stopped before the work was done";
-        } finally {
-            finish(call, key, 202, answer, note);
+            Thread.currentThread().interrupt();
+            if (exchange != null) send(exchange, 503, "Service Unavailable: the server is stopping\n", true);
+            return new Done(call, exchange == null ? 202 : 503, null, 0, "stopped before the work was done");
+        }
+        Map<Object, Object> data;
+        Answer answer = new Answer(null);
+        try {
+            data = data(received.method(), received.rawQuery(), received.contentType(), received.body(),
+                text -> tell(l -> l.warning(call, text)));
+            print(data, answer);
+        } catch (RuntimeException e) {
+            if (exchange != null) send(exchange, 500, "Internal Server Error\n", true);
+            return new Done(call, exchange == null ? 202 : 500, null, 0, "failed: " + e);
+        }
+        if (exchange == null) return new Done(call, 202, answer.kept(), answer.length(), null);
+        // The length first, so that the answer has a Content-Length and the connection stays usable.
+        try {
+            exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
+            exchange.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+            boolean head = call.method().equals("HEAD");
+            exchange.sendResponseHeaders(200, head || answer.length() == 0 ? -1 : answer.length());
+            if (!head && answer.length() > 0) {
+                try (OutputStream body = exchange.getResponseBody()) {
+                    print(data, new Answer(body));
+                }
+            }
+        } catch (IOException hungUp) {
+            // The caller left before the whole answer: the work is done all the same.
+        }
+        return new Done(call, 200, answer.kept(), answer.length(), null);
+    }
+
+    private static void print(Map<Object, Object> data, Answer to) {
+        try {
+            Php.printR(data, to);
+            to.flush();
+        } catch (IOException e) {
+            // Only the caller's stream throws, when the caller has left.
         }
     }
 
-    /** The end of a call: its Idempotency-Key's outcome recorded, the server told, the count of calls working. */
-    private void finish(Call call, String key, int status, String answer, String note) {
-        if (key != null && note == null) keys.done(key, status);
-        if (key != null && note != null) keys.forget(key); // not done: a retry may do the work
-        events.done(call, status, answer, note);
+    /**
+     * An answer being printed: counted, its first ANSWER_KEPT bytes kept, and (when to is not null)
+     * written to to, 8 KiB at a time. Chars are bytes (ISO-8859-1), as PHP's strings are.
+     */
+    static final class Answer implements Appendable {
+        private final OutputStream to;
+        private final byte[] buffer;
+        private final StringBuilder kept = new StringBuilder();
+        private int buffered;
+        private long length;
+
+        Answer(OutputStream to) {
+            this.to = to;
+            this.buffer = to == null ? null : new byte[8192];
+        }
+
+        @Override
+        public Answer append(CharSequence s) throws IOException {
+            return append(s, 0, s.length());
+        }
+
+        @Override
+        public Answer append(CharSequence s, int from, int to) throws IOException {
+            for (int i = from; i < to; i++) append(s.charAt(i));
+            return this;
+        }
+
+        @Override
+        public Answer append(char c) throws IOException {
+            if (length++ < ANSWER_KEPT) kept.append(c);
+            if (to != null) {
+                buffer[buffered++] = (byte) c;
+                if (buffered == buffer.length) flush();
+            }
+            return this;
+        }
+
+        void flush() throws IOException {
+            if (to != null && buffered > 0) to.write(buffer, 0, buffered);
+            buffered = 0;
+        }
+
+        long length() {
+            return length;
+        }
+
+        String kept() {
+            return kept.toString();
+        }
+    }
+
+    /** Ends a call with a refusal: its answer sent (the connection closed when its body may not have been read). */
+    private static Done refuse(HttpExchange exchange, Call call, Refusal refusal) {
+        if (refusal.status() == 401) exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+        send(exchange, refusal.status(), refusal.text() + "\n", refusal.status() >= 400);
+        return new Done(call, refusal.status(), null, 0, refusal.text());
+    }
+
+    /** The end of a call worked in the background: the listener told, then the count of calls working. */
+    private void finish(Done done) {
+        tell(l -> l.done(done));
         working(-1);
+    }
+
+    /** Tells the listener; whatever it throws stays with it, so that no call and no count is broken. */
+    private void tell(java.util.function.Consumer<Listener> event) {
+        try {
+            event.accept(listener);
+        } catch (RuntimeException e) {
+            // The listener's failure is its own: the call goes on.
+        }
+    }
+
+    private String newId() {
+        byte[] id = new byte[16]; // 128 random bits: a call's monitor cannot be guessed
+        random.nextBytes(id);
+        return HexFormat.of().formatHex(id);
     }
 
     private synchronized void working(int change) {
@@ -172,7 +306,7 @@ public class res implements HttpHandler {
         return working;
     }
 
-    /** The checks made before the body is read: the method, the size of the headers, the token. */
+    /** The checks made before the body is read: the method, the size of the headers, the token, the key. */
     private Refusal check(HttpExchange call) {
         if (!METHODS.contains(call.getRequestMethod())) {
             return new Refusal(501, "Not Implemented: the method " + call.getRequestMethod() + " is not served here");
@@ -188,10 +322,7 @@ public class res implements HttpHandler {
             return new Refusal(431, "Request Header Fields Too Large: at most " + MAX_HEADERS + " headers and "
                 + MAX_HEADER_BYTES + " bytes");
         }
-        if (!trusted(call)) {
-            call.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-            return new Refusal(401, UNAUTHORIZED);
-        }
+        if (!trusted(call)) return new Refusal(401, UNAUTHORIZED);
         String key = call.getRequestHeaders().getFirst("Idempotency-Key");
         if (key != null && !key.matches("[\\x21-\\x7e]{1,255}")) {
             return new Refusal(400, "Bad Request: an Idempotency-Key is 1 to 255 visible ASCII characters");
@@ -227,8 +358,8 @@ public class res implements HttpHandler {
             + " the first time: not worked on again");
     }
 
-    private static byte[] fingerprint(HttpExchange call, byte[] body) {
-        byte[] line = (call.getRequestMethod() + " " + call.getRequestURI() + "\n").getBytes(StandardCharsets.ISO_8859_1);
+    private static byte[] fingerprint(Call call, byte[] body) {
+        byte[] line = (call.method() + " " + call.uri() + "\n").getBytes(StandardCharsets.ISO_8859_1);
         byte[] all = Arrays.copyOf(line, line.length + body.length);
         System.arraycopy(body, 0, all, line.length, body.length);
         return sha256(all);
@@ -251,12 +382,27 @@ public class res implements HttpHandler {
         return data;
     }
 
-    /** The body, or null when it is larger than post_max_size: then it is not read further. */
+    /** Whether the request has a body: a Content-Length other than 0, or a Transfer-Encoding. */
+    static boolean hasBody(HttpExchange call) {
+        String length = call.getRequestHeaders().getFirst("Content-Length");
+        return call.getRequestHeaders().containsKey("Transfer-Encoding") || (length != null && !length.trim().equals("0"));
+    }
+
+    /** What the call received, or null when its body is larger than post_max_size: then it is not read further. */
+    private static Received read(HttpExchange call) throws BodyEndedEarly {
+        byte[] body = readBody(call);
+        return body == null ? null : new Received(call.getRequestMethod(), call.getRequestURI().getRawQuery(),
+            call.getRequestHeaders().getFirst("Content-Type"), body);
+    }
+
     private static byte[] readBody(HttpExchange call) throws BodyEndedEarly {
         String length = call.getRequestHeaders().getFirst("Content-Length");
         boolean chunked = call.getRequestHeaders().containsKey("Transfer-Encoding");
         try {
-            if (length == null && !chunked) return new byte[0];
+            if (!chunked && length == null) {
+                call.getRequestBody().read(); // the end of an empty body: the connection can take the next request
+                return new byte[0];
+            }
             if (chunked) {
                 byte[] body = call.getRequestBody().readNBytes(Php.POST_MAX_SIZE + 1);
                 return body.length > Php.POST_MAX_SIZE ? null : body;
@@ -266,6 +412,7 @@ public class res implements HttpHandler {
             // Exactly the announced size: no 16 KiB read buffer for a small body, which 10,000 calls would feel.
             byte[] body = call.getRequestBody().readNBytes((int) n);
             if (body.length < n) throw new BodyEndedEarly();
+            if (n == 0) call.getRequestBody().read();
             return body;
         } catch (BodyEndedEarly e) {
             throw e;
@@ -292,30 +439,22 @@ public class res implements HttpHandler {
         return false;
     }
 
-    private void doWork() throws InterruptedException {
-        if (workers == null) {
-            sleep();
-            return;
-        }
-        workers.acquire();
-        try {
-            sleep();
-        } finally {
-            workers.release();
-        }
-    }
-
+    /** The work: --sleep, at most --workers at once (the others wait their turn, in arrival order). */
     private void sleep() throws InterruptedException {
-        Thread.sleep(work.toMillis(), work.toNanosPart() % 1_000_000);
+        if (workers != null) workers.acquire();
+        try {
+            Duration work = settings.sleep();
+            Thread.sleep(work.toMillis(), work.toNanosPart() % 1_000_000);
+        } finally {
+            if (workers != null) workers.release();
+        }
     }
 
-    private static int accept(HttpExchange call) {
-        call.getResponseHeaders().set("Preference-Applied", "respond-async");
-        return send(call, 202, null, false);
-    }
-
-    /** Sends an answer; a caller that has gone away is expected, so a failed write is not an error. */
-    private static int send(HttpExchange call, int status, String text, boolean close) {
+    /**
+     * Sends an answer; a caller that has gone away is expected, so a failed write is not an error.
+     * close: say "Connection: close" (a refusal whose body may not have been read).
+     */
+    static int send(HttpExchange call, int status, String text, boolean close) {
         try {
             byte[] bytes = text == null ? new byte[0] : text.getBytes(StandardCharsets.ISO_8859_1);
             call.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");

@@ -1,10 +1,12 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES res.java Php.java Idempotency.java Page.java test.java
+//SOURCES res.java Php.java Idempotency.java Page.java EventLog.java test.java
 //COMPILE_OPTIONS -XDignore.symbol.file
 
 import com.sun.net.httpserver.Filter;
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpHandlers;
 import com.sun.net.httpserver.HttpServer;
 import sun.misc.Signal;
 
@@ -23,10 +25,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,22 +47,35 @@ import java.util.logging.Logger;
  */
 public class serve {
     static final int IDEMPOTENCY_KEYS = 100_000;
+    static final int MAX_HEAD_BYTES = 1024 * 1024 + 64 * 1024;
 
     static {
         // com.sun.net.httpserver reads these once, JVM-wide, when its first server is made.
         // drainAmount 0: after answering a body it did not read (a 413, a 401), close the connection
-        // instead of reading on, which a client that sends nothing more would make wait forever.
+        // instead of reading on, which a client that sends nothing more would make wait forever; such
+        // answers say "Connection: close", and every other request's body is read to its end.
         // maxReqTime: a request (line, headers and body) must arrive within 30 s; a stalled one is closed.
-        // maxReqHeaders, maxReqHeaderSize: backstops above res.java's own limits, so that too many or too
-        // large headers get res.java's 431 and a log line rather than a silently closed connection.
+        // maxReqHeaderSize: the JDK's own backstop above res.java's 431 (64 KiB); past it the JDK closes
+        // the connection without an answer, which the log reports. maxReqHeaders: never before the bytes.
+        // maxConnections: below the file descriptor limit, so that the server never runs out of them.
         setDefault("sun.net.httpserver.drainAmount", "0");
         setDefault("sun.net.httpserver.maxReqTime", "30");
-        setDefault("sun.net.httpserver.maxReqHeaders", "1000");
-        setDefault("sun.net.httpserver.maxReqHeaderSize", String.valueOf(1024 * 1024 + 64 * 1024));
+        setDefault("sun.net.httpserver.maxReqHeaders", "300000");
+        setDefault("sun.net.httpserver.maxReqHeaderSize", String.valueOf(MAX_HEAD_BYTES));
+        setDefault("jdk.httpserver.maxConnections", String.valueOf(connectionCap()));
     }
 
     private static void setDefault(String property, String value) {
         if (System.getProperty(property) == null) System.setProperty(property, value);
+    }
+
+    /** Connections at most: the file descriptor limit less 128 for everything else, and at least half of it. */
+    static long connectionCap() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean os) {
+            long fds = os.getMaxFileDescriptorCount();
+            return Math.max(fds / 2, fds - 128);
+        }
+        return 10_000;
     }
 
     public static void main(String... args) {
@@ -113,11 +131,59 @@ public class serve {
         return n + " " + what + (n == 1 ? "" : "s");
     }
 
+    /**
+     * Every listener of the endpoint's events (the log, the page, the events file, a test's recorder),
+     * each told in turn; one that throws is reported in the log and the others are told all the same.
+     */
+    static final class Listeners implements res.Listener {
+        private final List<res.Listener> all = new CopyOnWriteArrayList<>();
+        private final Log log;
+
+        Listeners(Log log) {
+            this.log = log;
+            all.add(log);
+        }
+
+        void add(res.Listener listener) {
+            all.add(listener);
+        }
+
+        void remove(res.Listener listener) {
+            all.remove(listener);
+        }
+
+        @Override
+        public void accepted(res.Call call) {
+            each(l -> l.accepted(call));
+        }
+
+        @Override
+        public void warning(res.Call call, String text) {
+            each(l -> l.warning(call, text));
+        }
+
+        @Override
+        public void done(res.Done done) {
+            each(l -> l.done(done));
+        }
+
+        private void each(java.util.function.Consumer<res.Listener> event) {
+            for (res.Listener l : all) {
+                try {
+                    event.accept(l);
+                } catch (RuntimeException e) {
+                    log.line(null, "A listener failed (" + l.getClass().getSimpleName() + "): " + e);
+                }
+            }
+        }
+    }
+
     /** A running server: the HTTP listener, the executor that runs the calls, the endpoint, the log. */
     static final class Server implements AutoCloseable {
         final HttpServer http;
         final ExecutorService calls;
         final Log log;
+        final Listeners listeners;
         final res endpoint;
         final Page page;
         private final String host;
@@ -128,23 +194,11 @@ public class serve {
             this.http = http;
             this.calls = calls;
             this.log = log;
+            this.listeners = new Listeners(log);
             this.rejections = log.rejectionsOf(http.getAddress().getPort());
-            Semaphore workers = options.workers == 0 ? null : new Semaphore(options.workers, true);
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token);
-            // The end of each call's work goes to the log, and to the page that fired it, if one did.
-            res.Events events = new res.Events() {
-                @Override
-                public void warning(res.Call call, String text) {
-                    log.warning(call, text);
-                }
-
-                @Override
-                public void done(res.Call call, int status, String answer, String note) {
-                    log.done(call, status, answer, note);
-                    page.done(call);
-                }
-            };
-            this.endpoint = new res(options.sleep, workers, options.token, new Idempotency(IDEMPOTENCY_KEYS), calls, events);
+            listeners.add(page);
+            this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS), calls, listeners);
         }
 
         static Server start(Options options, OutputStream logTo) throws IOException {
@@ -153,22 +207,35 @@ public class serve {
             ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
             http.setExecutor(calls);
             Server server = new Server(options, http, calls, log);
-            http.createContext("/", call -> {
-                String path = call.getRequestURI().getPath();
-                if (path.equals("/res.php") || path.equals("/res")) {
-                    server.endpoint.handle(call);
-                } else if ((path.equals("/test.php") || path.equals("/test") || path.equals("/events"))
-                           && call.getRequestMethod().equals("GET")) {
-                    server.page(call, path.equals("/events"));
-                } else {
-                    notFound(call, log);
-                }
-            }).getFilters().add(Filter.beforeHandler("log arrivals", log::arrival));
+            if (options.events != null) server.listeners.add(EventLog.open(options.events));
+            server.route(http, log);
             http.start();
             log.line(null, "asynccall Development Server (" + server.url() + ") started");
             log.line(null, "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
                 + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
             return server;
+        }
+
+        /**
+         * The routes, each a context whose handler serves its exact path (a context also matches longer
+         * paths, which are 404): /res.php and /res the endpoint, the page and its events (GET only), the
+         * rest 404. Every request is logged on arrival and checked as an HTTP server must first.
+         */
+        private void route(HttpServer http, Log log) {
+            HttpHandler notFound = call -> notFound(call, log);
+            Map<String, HttpHandler> routes = new LinkedHashMap<>();
+            for (String path : List.of("/res.php", "/res")) routes.put(path, endpoint);
+            for (String path : List.of("/test.php", "/test")) routes.put(path, call -> page(call, false));
+            routes.put("/events", call -> page(call, true));
+            routes.put("/", notFound);
+            routes.forEach((path, handler) -> {
+                boolean pageRoute = !path.startsWith("/res") && !path.equals("/");
+                HttpHandler exact = HttpHandlers.handleOrElse(call -> call.getRequestURI().getPath().equals(path)
+                    && (!pageRoute || call.getRequestMethod().equals("GET")), handler, notFound);
+                List<Filter> filters = http.createContext(path, exact).getFilters();
+                filters.add(Filter.beforeHandler("log arrivals", log::arrival));
+                filters.add(new Sane(log));
+            });
         }
 
         /**
@@ -179,11 +246,8 @@ public class serve {
             int status = 200;
             try (call) {
                 if (!endpoint.trusted(call)) {
-                    byte[] text = (res.UNAUTHORIZED + "\n").getBytes(StandardCharsets.UTF_8);
-                    call.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
                     call.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                    call.sendResponseHeaders(401, text.length);
-                    call.getResponseBody().write(text);
+                    res.send(call, 401, res.UNAUTHORIZED + "\n", res.hasBody(call));
                 } else if (events) {
                     page.events(call);
                 } else {
@@ -215,17 +279,23 @@ public class serve {
 
         /**
          * Stops listening at once (new connections are refused), gives the calls in progress up to grace
-         * to finish, then interrupts the rest. Logs what it does; returns how many calls were abandoned.
+         * to finish, then closes every connection (a half-sent request does not hold the stop) and
+         * interrupts the rest. Logs what it does; returns how many calls were abandoned.
          */
         int stop(Duration grace, String why) {
             long start = System.nanoTime(), deadline = start + grace.toNanos();
-            log.line(null, "Stopping (" + why + "): no new calls; " + plural(working(), "call") + " still working,"
-                + " waiting up to " + grace.toMillis() / 1000.0 + " s for them" + (why.startsWith("SIG") ? " (signal again to stop at once)" : ""));
-            // Waits (at most grace, whole seconds) for the answers still owed, then closes the connections.
-            http.stop((int) Math.min(Integer.MAX_VALUE, (grace.toMillis() + 999) / 1000));
+            int working = working();
+            log.line(null, "Stopping (" + why + "): no new calls; " + (working == 0 ? "no call is working"
+                : plural(working, "call") + " still working, waiting up to " + grace.toMillis() / 1000.0 + " s for them"
+                + (why.startsWith("SIG") ? " (signal again to stop at once)" : "")));
+            // The JDK's stop closes the listener at once, then waits for exchanges: interrupted once no call works.
+            Thread closing = Thread.ofPlatform().name("closing connections").start(() ->
+                http.stop((int) Math.min(Integer.MAX_VALUE, (grace.toMillis() + 999) / 1000)));
             int abandoned;
             try {
                 abandoned = endpoint.awaitIdle(deadline);
+                closing.interrupt();
+                closing.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 abandoned = working();
@@ -238,7 +308,7 @@ public class serve {
             }
             log.remove(rejections);
             String took = String.format(Locale.ROOT, "%.1f s", (System.nanoTime() - start) / 1e9);
-            log.line(null, abandoned == 0 ? "Stopped after " + took + ": every call finished"
+            log.line(null, abandoned == 0 ? "Stopped after " + took + (working == 0 ? "" : ": every call finished")
                 : "Stopped after " + took + ": " + plural(abandoned, "call") + " abandoned");
             return abandoned;
         }
@@ -249,24 +319,63 @@ public class serve {
         }
     }
 
+    /**
+     * What every request is checked for before its handler, as nginx does: HTTP/1.0 or 1.1 only (505),
+     * exactly one Host header in HTTP/1.1 (400). A request without a body has it read to its (empty)
+     * end here, so that the JDK keeps the connection for the next request.
+     */
+    static final class Sane extends Filter {
+        private final Log log;
+
+        Sane(Log log) {
+            this.log = log;
+        }
+
+        @Override
+        public void doFilter(HttpExchange call, Chain chain) throws IOException {
+            String protocol = call.getProtocol();
+            List<String> hosts = call.getRequestHeaders().get("Host");
+            String refusal = null;
+            int status = 400;
+            if (!protocol.equals("HTTP/1.1") && !protocol.equals("HTTP/1.0")) {
+                status = 505;
+                refusal = "HTTP Version Not Supported: HTTP/1.1 and HTTP/1.0 only";
+            } else if (protocol.equals("HTTP/1.1") && (hosts == null || hosts.size() != 1)) {
+                refusal = "Bad Request: an HTTP/1.1 request has exactly one Host header";
+            }
+            if (refusal == null) {
+                if (!res.hasBody(call)) call.getRequestBody().read();
+                chain.doFilter(call);
+                return;
+            }
+            try (call) {
+                res.send(call, status, refusal + "\n", true);
+            }
+            log.line(call.getRemoteAddress(), "[" + status + "]: " + call.getRequestMethod() + " " + call.getRequestURI() + " - " + refusal);
+        }
+
+        @Override
+        public String description() {
+            return "HTTP version and Host";
+        }
+    }
+
     private static void notFound(HttpExchange call, Log log) {
         try (call) {
-            byte[] text = "404 Not Found\n".getBytes(StandardCharsets.US_ASCII);
-            call.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
-            call.sendResponseHeaders(404, text.length);
-            call.getResponseBody().write(text);
-        } catch (IOException hungUp) {
-            // The caller left: the 404 is logged all the same.
+            res.send(call, 404, "404 Not Found\n", res.hasBody(call));
         }
         log.line(call.getRemoteAddress(), "[404]: " + call.getRequestMethod() + " " + call.getRequestURI() + " - No such file or directory");
     }
 
     /** The php -S 8.2 log: "[Wed Nov 25 16:33:14 2026] 127.0.0.1:47790 text", control characters escaped. */
-    static final class Log implements res.Events {
+    static final class Log implements res.Listener {
         private static final DateTimeFormatter ASCTIME = DateTimeFormatter.ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.US);
         /** "REQUEST LINE [400 Bad Request] (why)": a refusal of the JDK's own, which says why (ours say "()"). */
         private static final java.util.regex.Pattern REFUSAL = java.util.regex.Pattern.compile("(?s).* \\[4\\d\\d .*\\] \\(.+\\)");
-        /** The JDK's HTTP server reports the requests it refuses itself only in its debug log. */
+        /**
+         * The JDK's HTTP server reports what it refuses before any handler runs only in its debug log:
+         * this is the one place that reads it.
+         */
         private static final Logger JDK_HTTP = Logger.getLogger("com.sun.net.httpserver");
         private final OutputStream out;
         private final boolean verbose;
@@ -283,19 +392,25 @@ public class serve {
             line(call.from(), text);
         }
 
+        /** "[status]: METHOD URI", a note after " - ", and with -v the answer (at most res.ANSWER_KEPT bytes of it). */
         @Override
-        public void done(res.Call call, int status, String answer, String note) {
-            String line = "[" + status + "]: " + call.method() + " " + call.uri() + (note == null ? "" : " - " + note);
-            if (verbose && answer != null) line += "\n" + answer.stripTrailing();
+        public void done(res.Done done) {
+            res.Call call = done.call();
+            String line = "[" + done.status() + "]: " + call.method() + " " + call.uri() + (done.note() == null ? "" : " - " + done.note());
+            if (verbose && done.answer() != null) {
+                line += "\n" + done.answer().stripTrailing();
+                long left = done.answerBytes() - done.answer().length();
+                if (left > 0) line += "\n... (" + left + " more bytes of this answer are not logged)";
+            }
             line(call.from(), line);
         }
 
         /**
          * Brings into this log what the JDK's server refuses before any handler runs, which it reports
          * only in its debug log: a malformed request or conflicting headers ("Invalid request (...)", as
-         * php -S says), a request that did not arrive within the request timeout, and connections it
-         * cannot accept (too many open files: one line a second at most, and a count when it accepts
-         * again). Lines naming another server's port are left to that server.
+         * php -S says), a request line or headers past its limit, a request that did not arrive within
+         * the request timeout, and connections it cannot accept (one line a second at most, and a count
+         * when it accepts again). Lines naming another server's port are left to that server.
          */
         Handler rejectionsOf(int port) {
             Handler h = new Handler() {
@@ -304,8 +419,13 @@ public class serve {
                     // Called for each of the JDK's debug records, several a request: cheap tests first.
                     String m = r.getMessage();
                     if (m == null) return;
-                    if (r.getThrown() != null) {
-                        if (m.startsWith("Dispatcher")) failedAccept(r.getThrown());
+                    Throwable thrown = r.getThrown();
+                    if (thrown != null) {
+                        if (m.startsWith("Dispatcher")) failedAccept(thrown);
+                        if (m.startsWith("ServerImpl.Exchange") && String.valueOf(thrown.getMessage()).startsWith("Maximum")) {
+                            line(null, "Invalid request (request line and headers over " + MAX_HEAD_BYTES
+                                + " bytes: closed without an answer)");
+                        }
                     } else if (m.startsWith("closing: no request")) {
                         if (m.contains(":" + port + " remote=")) {
                             line(null, "Invalid request (no complete request within the request timeout: "
@@ -362,15 +482,17 @@ public class serve {
             }
         }
 
-        private static String address(InetSocketAddress a) {
+        static String address(InetSocketAddress a) {
             String host = a.getAddress().getHostAddress();
             return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
         }
 
         /**
          * A byte string (one char per byte) made safe for a terminal and a log reader: valid UTF-8 stays
-         * readable, invalid bytes and control characters other than a line break become \xNN, and every
-         * line after the first is indented so that it cannot pass for a log entry of its own.
+         * readable; invalid bytes and control characters other than a line break become \xNN, and the
+         * characters that move or hide text (line and paragraph separators, bidi controls, the byte
+         * order mark, interlinear annotation) an escape of their code point in braces; every line after
+         * the first is indented so that it cannot pass for a log entry of its own.
          */
         static String safe(String bytes) {
             String text = bytes;
@@ -388,11 +510,18 @@ public class serve {
                     out.append("\n    ");
                 } else if (Character.isISOControl(c) || (!utf8 && c > 0x7f)) {
                     out.append(String.format("\\x%02X", (int) c & 0xff));
+                } else if (utf8 && moves(c)) {
+                    out.append(String.format("\\u{%04X}", (int) c));
                 } else {
                     out.append(c);
                 }
             }
             return out.toString();
+        }
+
+        /** U+2028/2029, the bidi controls U+202A–202E and U+2066–2069, U+FEFF, U+FFF9–FFFB. */
+        private static boolean moves(char c) {
+            return c >= 0x2028 && c <= 0x202e || c >= 0x2066 && c <= 0x2069 || c == 0xfeff || c >= 0xfff9 && c <= 0xfffb;
         }
     }
 
@@ -402,7 +531,7 @@ public class serve {
         Duration sleep = Duration.ofSeconds(5);
         Duration grace = Duration.ofSeconds(30);
         int workers;
-        String token;
+        String token, events;
         boolean verbose, help, insecure;
 
         static Options parse(String... args) {
@@ -418,6 +547,7 @@ public class serve {
                     case "--grace" -> o.grace = seconds(value(args, ++i, option), option);
                     case "--workers" -> o.workers = workers(value(args, ++i, option));
                     case "--token-file" -> tokenFile = value(args, ++i, option);
+                    case "--events" -> o.events = value(args, ++i, option);
                     default -> {
                         if (option.startsWith("-")) throw new IllegalArgumentException("unknown option: " + option);
                         o.address(option);
@@ -504,7 +634,7 @@ public class serve {
 
     static final String USAGE = """
         Usage: serve [HOST:PORT] [--sleep SECONDS] [--workers N] [--grace SECONDS] [--token-file FILE]
-                     [--insecure] [-v] [-h]
+                     [--insecure] [--events FILE] [-v] [-h]
         Serves the endpoint (/res.php and /res) and the article's page (/test.php and /test, which fires the
         four calls at /res.php and shows them finish), and logs like php -S. SIGINT or SIGTERM stops it gracefully.
           HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 takes a free port)
@@ -515,7 +645,9 @@ public class serve {
           --token-file FILE  only calls with "Authorization: Bearer TOKEN" (the file's content) are served;
                              the ASYNCCALL_TOKEN environment variable does the same
           --insecure         serve anyone on a non-loopback address (which otherwise needs a token)
-          -v, --verbose      also log each call's print_r answer when its work is done
+          --events FILE      also write each call's arrival, warnings and end to FILE as JSON lines
+                             (one object a line; - for standard output)
+          -v, --verbose      also log each call's print_r answer (at most 64 KiB of it) when its work is done
           -h, --help         this help
         """;
 }

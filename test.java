@@ -273,8 +273,8 @@ public class test {
         }
     }
 
-    /** What firing a call gave: its outcome as a line shows it, and whether it was delivered. */
-    record Fired(String outcome, boolean delivered) {}
+    /** What firing a call gave: its outcome as a line shows it, whether it was delivered, its monitor (a 202's Location, or null). */
+    record Fired(String outcome, boolean delivered, String monitor) {}
 
     /**
      * Fires one of the four calls (a sendCURL with "Prefer: respond-async" and timeout, a sendSock
@@ -283,14 +283,14 @@ public class test {
     static Fired fire(HttpClient client, Call call, URI url, Map<?, ?> data, Duration timeout, int retries,
                       String... headers) throws IOException, InterruptedException {
         if (call.function.equals("sendSock")) {
-            return new Fired("sent " + withRetries(retries, true, () -> sendSock(call.method, url, data, null, headers)) + " bytes", true);
+            return new Fired("sent " + withRetries(retries, true, () -> sendSock(call.method, url, data, null, headers)) + " bytes", true, null);
         }
         String[] curlHeaders = Arrays.copyOf(headers, headers.length + 2);
         curlHeaders[headers.length] = "Prefer";
         curlHeaders[headers.length + 1] = "respond-async";
         HttpResponse<String> r = withRetries(retries, true, () -> sendCURL(client, call.method, url, data, timeout, curlHeaders));
-        if (r == null) return new Fired("sent, no answer within " + timeout.toMillis() + " ms", true);
-        return new Fired(status(r.statusCode()), r.statusCode() / 100 == 2);
+        if (r == null) return new Fired("sent, no answer within " + timeout.toMillis() + " ms", true, null);
+        return new Fired(status(r.statusCode()), r.statusCode() / 100 == 2, r.headers().firstValue("Location").orElse(null));
     }
 
     private static int fire(PrintWriter out, PrintWriter err, HttpClient client, Options options,

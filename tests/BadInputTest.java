@@ -116,7 +116,7 @@ class BadInputTest {
                 + "Content-Length: 100\r\n\r\na=1").getBytes(StandardCharsets.ISO_8859_1));
             server.log.await("Accepted$", Duration.ofSeconds(5));
         }
-        server.log.await("\\[400\\]: POST /res\\.php\\?short=1 - the body ended before its Content-Length", Duration.ofSeconds(5));
+        server.log.await("\\[400\\]: POST /res\\.php\\?short=1 - Bad Request: the body ended before its Content-Length", Duration.ofSeconds(5));
         thenANormalCallIsServed();
     }
 

@@ -16,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** test.java's four calls: fired and confirmed at once, delivered with their exact data, and the failures. */
 class FourCallsTest {
     /** print_r of the GET call as the -v log shows it: indented under its status line. */
+    private static final String PRINTED = "Array\n(\n    [method] => METHOD\n    [data] => Array\n        (\n            [hello] => world!\n        )\n\n)\n";
     private static final String PRINTED_GET = "\n    Array\n    (\n        [method] => GET\n        [data] => Array\n"
         + "            (\n                [hello] => world!\n            )\n    \n    )";
 
@@ -35,16 +36,21 @@ class FourCallsTest {
             assertTrue(lines.get(3).matches("sendSock POST +\\S+/res\\.php +[\\d.]+ ms +sent 14 bytes"), lines.get(3));
             assertTrue(lines.get(4).matches("4 calls fired in [\\d.]+ ms"), lines.get(4));
 
-            // The work: each call logged once when done, about 5 s later, with its method, URI and data.
-            List<Support.LogSink.Entry> done = server.log.await("\\[20[02]\\]: ", 4, Duration.ofSeconds(15));
-            for (Support.LogSink.Entry e : done) {
-                assertTrue(e.nanos() - fired > 4_000_000_000L, "logged before the work was done: " + e.text());
-                assertTrue(e.text().contains("[hello] => world!"), e.text());
+            // The work: each call ended once, about 5 s later, with its method and data.
+            List<res.Done> done = server.calls.await(d -> true, 4, Duration.ofSeconds(15));
+            for (res.Done d : done) {
+                assertTrue(server.calls.when(d) - fired > 4_000_000_000L, "done before the work was done: " + d);
+                assertEquals(PRINTED.replace("METHOD", d.call().method()), d.answer());
             }
+            for (String method : List.of("GET", "POST")) {
+                for (int status : List.of(200, 202)) {
+                    assertEquals(1, done.stream().filter(d -> d.call().method().equals(method) && d.status() == status).count(), method + " " + status);
+                }
+            }
+            // And the log says so as php -S would: one Accepted each, one line each when done, the answer under it (-v).
             assertEquals(1, server.log.count("\\[202\\]: GET /res\\.php\\?hello=world%21" + Pattern.quote(PRINTED_GET) + "$"));
-            assertEquals(1, server.log.count("\\[202\\]: POST /res\\.php\n.*\\[method\\] => POST"));
             assertEquals(1, server.log.count("\\[200\\]: GET /res\\.php\\?hello=world%21" + Pattern.quote(PRINTED_GET) + "$"));
-            assertEquals(1, server.log.count("\\[200\\]: POST /res\\.php\n.*\\[method\\] => POST"));
+            assertEquals(2, server.log.count("\\[20[02]\\]: POST /res\\.php\n.*\\[method\\] => POST"));
             assertEquals(4, server.log.count("^\\[\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}\\] 127\\.0\\.0\\.1:\\d+ Accepted$"));
         }
     }

@@ -24,42 +24,47 @@ class IdempotencyTest {
 
     @Test
     void theSameKeyTwiceIsWorkedOnOnceAndTheRepeatGetsTheFirstStatus() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0.5", "-v")) {
-            String key = UUID.randomUUID().toString();
+        String key = UUID.randomUUID().toString(), async = UUID.randomUUID().toString();
+        Support.Recorder calls;
+        try (Support.Server server = new Support.Server("--sleep", "0.5")) {
+            calls = server.calls;
             assertEquals(200, Support.status(call(server, key, "id=1", false)));
             String repeat = call(server, key, "id=1", false);
             assertEquals(200, Support.status(repeat), repeat);
+            assertEquals(202, Support.status(call(server, async, "id=2", true)));
+            assertEquals(202, Support.status(call(server, async, "id=2", true)));
             server.log.await("\\[200\\]: POST /res\\.php - repeat of Idempotency-Key " + key + ", answered 200 the first time: not worked on again$",
                 Duration.ofSeconds(5));
-            assertEquals(1, server.log.count("\\[200\\]: POST /res\\.php\n"), "worked on once");
-
-            String async = UUID.randomUUID().toString();
-            assertEquals(202, Support.status(call(server, async, "id=2", true)));
-            assertEquals(202, Support.status(call(server, async, "id=2", true)));
             server.log.await("\\[202\\]: POST /res\\.php - repeat of Idempotency-Key " + async, Duration.ofSeconds(5));
-            server.log.await("\\[202\\]: POST /res\\.php\n.*\\[id\\] => 2", Duration.ofSeconds(5));
-            assertEquals(1, server.log.count("\\[202\\]: POST /res\\.php\n"), "worked on once");
-        }
+            calls.await(d -> async.equals(d.call().key()) && d.note() == null, Duration.ofSeconds(5));
+        } // closing ends the server: every end it had is recorded by now
+        assertEquals(1, calls.count(d -> key.equals(d.call().key()) && d.note() == null), "worked on once");
+        assertEquals(1, calls.count(d -> key.equals(d.call().key()) && d.note() != null && d.note().startsWith("repeat of")));
+        assertEquals(1, calls.count(d -> async.equals(d.call().key()) && d.note() == null && d.answer().contains("[id] => 2\n")), "worked on once");
+        assertEquals(4, calls.done().size());
     }
 
     @Test
     void aRepeatWhileTheFirstIsWorkingIs409AndAKeyReusedForAnotherRequestIs422() throws Exception {
+        String key = "order-17";
+        Support.Recorder calls;
         try (Support.Server server = new Support.Server("--sleep", "3")) {
-            String key = "order-17";
+            calls = server.calls;
             try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
                 // Two at once: whichever claims the key first is worked on, the other is told 409.
                 Future<String> a = callers.submit(() -> call(server, key, "id=17", false));
                 Future<String> b = callers.submit(() -> call(server, key, "id=17", false));
+                calls.await(d -> d.status() == 409, Duration.ofSeconds(5));
                 server.log.await("\\[409\\]: POST /res\\.php - Conflict: the first call with this Idempotency-Key is still being worked on$", Duration.ofSeconds(5));
                 assertEquals(422, Support.status(call(server, key, "id=18", false)));
                 server.log.await("\\[422\\]: POST /res\\.php - Unprocessable Content: this Idempotency-Key was used for a different request$", Duration.ofSeconds(5));
                 List<Integer> statuses = new ArrayList<>(List.of(Support.status(a.get(10, TimeUnit.SECONDS)), Support.status(b.get(10, TimeUnit.SECONDS))));
                 statuses.sort(null);
                 assertEquals(List.of(200, 409), statuses);
-                assertEquals(1, server.log.count("\\[200\\]: POST /res\\.php$"), "worked on once");
             }
             assertEquals(400, Support.status(call(server, "has space", "id=1", false)));
         }
+        assertEquals(1, calls.count(d -> d.status() == 200 && d.note() == null), "worked on once");
     }
 
     @Test
@@ -83,17 +88,17 @@ class IdempotencyTest {
                     : test.sendCURL(client, "POST", url, data, Duration.ofSeconds(5), "Prefer", "respond-async", key[0], key[1]))));
             }
             fourCalls = callers.submit(() -> Support.run(test::start, "--url", url.toString(), "--retries", "20"));
-            try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:" + port, "--sleep", "0", "-v")) {
+            try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:" + port, "--sleep", "0")) {
                 for (Future<Object> f : fired) f.get(60, TimeUnit.SECONDS);
                 Support.Run run = fourCalls.get(60, TimeUnit.SECONDS);
                 assertEquals(0, run.status(), run.out() + run.err());
-                List<Support.LogSink.Entry> done = again.log.await("\\[20[02]\\]: POST /res\\.php\n.*\\[id\\] => r", 20, Duration.ofSeconds(20));
-                again.log.await("\\[20[02]\\]: (GET|POST) /res\\.php.*\n.*\\[hello\\] => world!", 4, Duration.ofSeconds(20));
+                again.calls.await(d -> d.note() == null && d.answer().contains("[id] => r"), 20, Duration.ofSeconds(20));
+                again.calls.await(Support.workedWith("            [hello] => world!"), 4, Duration.ofSeconds(20));
+                again.signal("TERM"); // every end is reported before the process exits
+                assertEquals(0, again.awaitExit(Duration.ofSeconds(20)));
                 for (int i = 0; i < 20; i++) {
-                    String id = "[id] => r" + i + "\n";
-                    assertEquals(1, again.log.count("\\[20[02]\\]: .*" + java.util.regex.Pattern.quote(id)), "r" + i + " once");
+                    assertEquals(1, again.calls.count(Support.workedWith("            [id] => r" + i)), "r" + i + " once");
                 }
-                assertEquals(20, done.size());
             }
         }
     }

@@ -34,7 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class NginxTest {
     static final String NO_NGINX = "nginx is not installed (apt-get install nginx-light)";
-    static final String DONE = "\\] 127\\.0\\.0\\.1:\\d+ \\[20[02]\\]: ";
+    /** A call worked on: 200 or 202, with its answer. */
+    static final java.util.function.Predicate<res.Done> DONE = d -> (d.status() == 200 || d.status() == 202) && d.note() == null;
 
     static boolean nginx() {
         try {
@@ -95,7 +96,7 @@ class NginxTest {
 
     private static List<Support.ServerProcess> endpoints(int n) throws Exception {
         List<Support.ServerProcess> all = new ArrayList<>();
-        for (int i = 0; i < n; i++) all.add(new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0", "-v"));
+        for (int i = 0; i < n; i++) all.add(new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0"));
         return all;
     }
 
@@ -103,8 +104,8 @@ class NginxTest {
         for (Support.ServerProcess e : endpoints) e.close();
     }
 
-    private static Support.LogSink[] logs(List<Support.ServerProcess> endpoints) {
-        return endpoints.stream().map(e -> e.log).toArray(Support.LogSink[]::new);
+    private static Support.Recorder[] recorders(List<Support.ServerProcess> endpoints) {
+        return endpoints.stream().map(e -> e.calls).toArray(Support.Recorder[]::new);
     }
 
     /**
@@ -135,15 +136,15 @@ class NginxTest {
         }
     }
 
-    /** How many times each id was worked on, per endpoint, from the endpoints' own logs. */
+    /** How many times each id was worked on, per endpoint, as the endpoints themselves report it. */
     private static List<Map<String, Integer>> workedOn(List<Support.ServerProcess> endpoints) {
         Pattern id = Pattern.compile("\\[id\\] => (x\\d+)\n");
         List<Map<String, Integer>> each = new ArrayList<>();
         for (Support.ServerProcess e : endpoints) {
             Map<String, Integer> ids = new HashMap<>();
-            for (String entry : e.log.texts()) {
-                Matcher m = id.matcher(entry);
-                if (entry.matches("(?s).*" + DONE + ".*") && m.find()) ids.merge(m.group(1), 1, Integer::sum);
+            for (res.Done d : e.calls.done()) {
+                Matcher m = id.matcher(d.answer() == null ? "" : d.answer());
+                if (DONE.test(d) && m.find()) ids.merge(m.group(1), 1, Integer::sum);
             }
             each.add(ids);
         }
@@ -162,7 +163,7 @@ class NginxTest {
         List<Support.ServerProcess> endpoints = endpoints(3);
         try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false)) {
             fire(nginx.url(), 0, 2000, false);
-            Support.awaitSum(DONE, 2000, Duration.ofSeconds(60), logs(endpoints));
+            Support.awaitSum(DONE, 2000, Duration.ofSeconds(60), recorders(endpoints));
             List<Map<String, Integer>> each = workedOn(endpoints);
             Map<String, Integer> all = total(each);
             for (int i = 0; i < 2000; i++) assertEquals(1, all.getOrDefault("x" + i, 0), "x" + i);
@@ -180,14 +181,14 @@ class NginxTest {
         List<Support.ServerProcess> endpoints = endpoints(3);
         try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false)) {
             fire(nginx.url(), 0, 300, false);
-            Support.awaitSum(DONE, 300, Duration.ofSeconds(30), logs(endpoints));
+            Support.awaitSum(DONE, 300, Duration.ofSeconds(30), recorders(endpoints));
             endpoints.get(2).process.destroyForcibly().waitFor(); // killed (SIGKILL), not stopped
-            long before = endpoints.get(2).log.count(DONE);
+            long before = endpoints.get(2).calls.count(DONE);
             fire(nginx.url(), 300, 600, false);
-            Support.awaitSum(DONE, 600, Duration.ofSeconds(30), logs(endpoints));
+            Support.awaitSum(DONE, 600, Duration.ofSeconds(30), recorders(endpoints));
             Map<String, Integer> all = total(workedOn(endpoints));
             for (int i = 0; i < 600; i++) assertEquals(1, all.getOrDefault("x" + i, 0), "x" + i);
-            assertEquals(before, endpoints.get(2).log.count(DONE), "nothing reached the killed endpoint");
+            assertEquals(before, endpoints.get(2).calls.count(DONE), "nothing reached the killed endpoint");
         } finally {
             close(endpoints);
         }
@@ -207,7 +208,7 @@ class NginxTest {
                     assertTrue(System.nanoTime() < deadline, "nginx finished only " + nginx.finished() + " of " + n);
                 }
                 long passedOn = Files.readAllLines(nginx.dir.resolve("access.log")).stream().filter(l -> !l.contains("\" 499 ")).count();
-                Support.awaitSum(DONE, passedOn, Duration.ofSeconds(30), logs(endpoints));
+                Support.awaitSum(DONE, passedOn, Duration.ofSeconds(30), recorders(endpoints));
                 Map<String, Integer> all = total(workedOn(endpoints));
                 assertTrue(all.values().stream().allMatch(c -> c == 1), "none twice");
                 lost[defaults ? 0 : 1] = n - all.size();

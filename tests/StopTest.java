@@ -29,7 +29,7 @@ class StopTest {
                 }
             }
         }
-        server.log.await("Accepted$", n, Duration.ofSeconds(20));
+        server.calls.awaitAccepted(n, Duration.ofSeconds(20));
     }
 
     /** Waits until a new connection is refused: the listener is closed at the start of a stop. */
@@ -47,21 +47,17 @@ class StopTest {
 
     @Test
     void sigtermLets50CallsInProgressFinishThenExits0() throws Exception {
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "2", "-v")) {
+        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "2")) {
             fire(server, 50);
             long signalled = System.nanoTime();
             server.signal("TERM");
             server.log.await("Stopping \\(SIGTERM\\): no new calls; 50 calls still working, waiting up to 30\\.0 s", Duration.ofSeconds(5));
             awaitRefused(server.port);
             server.log.await("Stopped after [\\d.]+ s: every call finished$", Duration.ofSeconds(20));
-            // Logged before that line, each call's work, once, with its data.
-            List<Support.LogSink.Entry> done = server.log.await("\\[20[02]\\]: (GET|POST) /res\\.php", 50, Duration.ZERO);
-            for (int i = 0; i < 50; i++) {
-                int id = i;
-                assertEquals(1, done.stream().filter(e -> e.text().contains("[id] => call" + id + "\n")).count(), "call" + i);
-            }
-            assertTrue(server.process.waitFor(10, TimeUnit.SECONDS));
-            assertEquals(0, server.process.exitValue());
+            assertEquals(0, server.awaitExit(Duration.ofSeconds(10)));
+            // Each call's work, once, with its data.
+            assertEquals(50, server.calls.done().size());
+            for (int i = 0; i < 50; i++) assertEquals(1, server.calls.count(Support.workedWith("            [id] => call" + i)), "call" + i);
             System.out.printf("     graceful stop: 50 calls finished, exit 0, %.1f s after SIGTERM%n", (System.nanoTime() - signalled) / 1e9);
         }
     }

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /** What the tests share: servers on port 0 with their log, raw HTTP, commands run in-process, PHP's vectors. */
@@ -51,6 +52,21 @@ final class Support {
                 if (sum >= n) return sum;
                 long left = deadline - System.nanoTime();
                 if (left <= 0) throw new AssertionError("waited " + timeout.toMillis() + " ms for " + n + " entries matching " + regex + ", found " + sum);
+                ANY.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+    }
+
+    /** Waits until the recorders together have at least n ends that match; fails after the timeout. */
+    static long awaitSum(Predicate<res.Done> which, long n, Duration timeout, Recorder... recorders) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (ANY) {
+            while (true) {
+                long sum = 0;
+                for (Recorder r : recorders) sum += r.count(which);
+                if (sum >= n) return sum;
+                long left = deadline - System.nanoTime();
+                if (left <= 0) throw new AssertionError("waited " + timeout.toMillis() + " ms for " + n + " calls to end as expected, found " + sum);
                 ANY.wait(Math.max(1, left / 1_000_000));
             }
         }
@@ -131,15 +147,122 @@ final class Support {
         }
     }
 
+    /**
+     * The calls a server under test has seen, fed by the server itself (a listener in this JVM, or the
+     * JSON lines of --events from a process), for tests to wait on with a timeout, as OkHttp's
+     * MockWebServer takeRequest does: never a regex over a log another thread is still writing.
+     */
+    static final class Recorder implements res.Listener {
+        private final List<res.Call> accepted = new ArrayList<>();
+        private final List<res.Done> done = new ArrayList<>();
+        private final Map<res.Done, Long> when = new java.util.IdentityHashMap<>();
+
+        @Override
+        public synchronized void accepted(res.Call call) {
+            accepted.add(call);
+            notifyAll();
+        }
+
+        @Override
+        public synchronized void done(res.Done end) {
+            done.add(end);
+            when.put(end, System.nanoTime());
+            notifyAll();
+            synchronized (ANY) {
+                ANY.notifyAll();
+            }
+        }
+
+        /** Waits until n ends match, and returns the first n; fails after the timeout, saying what came. */
+        synchronized List<res.Done> await(Predicate<res.Done> which, int n, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                List<res.Done> found = done.stream().filter(which).limit(n).toList();
+                if (found.size() >= n) return found;
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("waited " + timeout.toMillis() + " ms for " + n + " calls to end as expected, "
+                        + found.size() + " did; the ends seen: " + done.stream().map(Recorder::describe).toList());
+                }
+                wait(Math.max(1, left / 1_000_000));
+            }
+        }
+
+        res.Done await(Predicate<res.Done> which, Duration timeout) throws InterruptedException {
+            return await(which, 1, timeout).get(0);
+        }
+
+        /** Waits until n calls have arrived. */
+        synchronized void awaitAccepted(int n, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            for (long left; accepted.size() < n; ) {
+                if ((left = deadline - System.nanoTime()) <= 0) throw new AssertionError("waited " + timeout.toMillis() + " ms for " + n + " calls to arrive, " + accepted.size() + " did");
+                wait(Math.max(1, left / 1_000_000));
+            }
+        }
+
+        /** When the end was recorded (System.nanoTime). */
+        synchronized long when(res.Done end) {
+            return when.get(end);
+        }
+
+        synchronized long count(Predicate<res.Done> which) {
+            return done.stream().filter(which).count();
+        }
+
+        synchronized List<res.Done> done() {
+            return List.copyOf(done);
+        }
+
+        private static String describe(res.Done d) {
+            return d.status() + " " + d.call().method() + " " + d.call().uri() + (d.note() == null ? "" : " - " + d.note());
+        }
+
+        /** One JSON line of serve --events. */
+        void addJson(String line) {
+            JsonObject e = JsonParser.parseString(line).getAsJsonObject();
+            String from = e.get("from").getAsString();
+            int colon = from.lastIndexOf(':');
+            res.Call call = new res.Call(e.get("id").getAsString(), e.get("method").getAsString(), URI.create(e.get("uri").getAsString()),
+                new java.net.InetSocketAddress(from.substring(0, colon).replaceAll("[\\[\\]]", ""), Integer.parseInt(from.substring(colon + 1))),
+                e.has("key") ? e.get("key").getAsString() : null);
+            switch (e.get("event").getAsString()) {
+                case "accepted" -> accepted(call);
+                case "done" -> done(new res.Done(call, e.get("status").getAsInt(),
+                    e.has("answer") ? latin1(e.get("answer").getAsString()) : null,
+                    e.has("answer_bytes") ? e.get("answer_bytes").getAsLong() : 0, e.has("note") ? e.get("note").getAsString() : null));
+                default -> { }
+            }
+        }
+
+        /** Text back to the endpoint's byte strings (one char per byte). */
+        private static String latin1(String text) {
+            return new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    /** An end: a call with this status, method and URI (a regex), e.g. ended(202, "GET", "/res\\.php\\?a=1"). */
+    static Predicate<res.Done> ended(int status, String method, String uri) {
+        Pattern p = Pattern.compile(uri);
+        return d -> d.status() == status && d.call().method().equals(method) && p.matcher(d.call().uri().toString()).matches();
+    }
+
+    /** An end worked on (200 or 202, no note) whose answer has this line, e.g. "[id] => c1". */
+    static Predicate<res.Done> workedWith(String line) {
+        return d -> d.note() == null && d.answer() != null && d.answer().contains(line + "\n");
+    }
+
     /** serve.java started in this JVM on 127.0.0.1:0 with the given options, its log captured. */
     static final class Server implements AutoCloseable {
         final serve.Server server;
         final LogSink log = new LogSink();
+        final Recorder calls = new Recorder();
 
         Server(String... args) throws IOException {
             List<String> all = new ArrayList<>(List.of("127.0.0.1:0"));
             all.addAll(List.of(args));
             server = serve.Server.start(serve.Options.parse(all.toArray(String[]::new)), log);
+            server.listeners.add(calls); // after the log: an end recorded here is already logged
         }
 
         int port() {
@@ -156,30 +279,49 @@ final class Support {
         }
     }
 
-    /** serve.java run with plain `java` in a process of its own, its log (stderr) captured as it comes. */
+    /**
+     * serve.java run with plain `java` in a process of its own: its log (stderr) captured as it comes,
+     * and its events (--events -, on stdout) recorded.
+     */
     static final class ServerProcess implements AutoCloseable {
         private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
         final Process process;
         final LogSink log = new LogSink();
+        final Recorder calls = new Recorder();
         final int port;
+        private final List<Thread> readers = new ArrayList<>();
 
         /** Starts it; prefix is a shell command the server runs under (e.g. "ulimit -n 256;"), or "". */
         ServerProcess(String prefix, String... args) throws Exception {
-            String command = prefix + " exec " + quote(JAVA) + " serve.java " + String.join(" ", List.of(args).stream().map(Support::quote).toList());
-            process = new ProcessBuilder("bash", "-c", command).directory(ROOT.toFile()).redirectErrorStream(true).start();
-            Thread.ofVirtual().start(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line; (line = in.readLine()) != null; ) log.addLine(line);
-                } catch (IOException ended) {
-                    // the process is gone
-                }
-            });
+            String command = prefix + " exec " + quote(JAVA) + " serve.java --events - " + String.join(" ", List.of(args).stream().map(Support::quote).toList());
+            process = new ProcessBuilder("bash", "-c", command).directory(ROOT.toFile()).start();
+            readers.add(read(process.getErrorStream(), log::addLine));
+            readers.add(read(process.getInputStream(), calls::addJson));
             String started = log.await("asynccall Development Server \\(http://[^)]*:\\d+\\) started", Duration.ofSeconds(60)).text();
             port = Integer.parseInt(started.replaceAll(".*:(\\d+)\\) started.*", "$1"));
         }
 
+        private static Thread read(java.io.InputStream from, java.util.function.Consumer<String> to) {
+            return Thread.ofVirtual().start(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(from, StandardCharsets.UTF_8))) {
+                    for (String line; (line = in.readLine()) != null; ) to.accept(line);
+                } catch (IOException ended) {
+                    // the process is gone
+                }
+            });
+        }
+
         URI url(String path) {
             return URI.create("http://127.0.0.1:" + port + path);
+        }
+
+        /** Waits for the process to exit and for all it wrote to be read; returns its exit status. */
+        int awaitExit(Duration timeout) throws InterruptedException {
+            if (!process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                throw new AssertionError("still running after " + timeout.toMillis() + " ms");
+            }
+            for (Thread reader : readers) reader.join(timeout.toMillis());
+            return process.exitValue();
         }
 
         void signal(String name) throws Exception {
