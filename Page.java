@@ -46,7 +46,7 @@ final class Page implements res.Listener {
     private final URI endpoint;
     private final Duration work;
     private final String[] token;
-    private final HttpClient client = HttpClient.newHttpClient();
+    private final test.Caller caller;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Mine> calls = new HashMap<>();
     private final Map<String, Served> pages = new LinkedHashMap<>(16, 0.75f, false) {
@@ -58,9 +58,13 @@ final class Page implements res.Listener {
         }
     };
 
-    /** @param token the endpoint's token, which the page's calls then carry; null for none */
-    Page(URI endpoint, Duration work, String token) {
+    /**
+     * @param token the endpoint's token, which the page's calls then carry; null for none
+     * @param tls what the page's calls trust, for an https:// endpoint
+     */
+    Page(URI endpoint, Duration work, String token, javax.net.ssl.SSLContext tls) {
         this.endpoint = endpoint;
+        this.caller = new test.Caller(HttpClient.newBuilder().sslContext(tls).build(), tls.getSocketFactory());
         this.work = work;
         this.token = token == null ? new String[0] : new String[] {"Authorization", "Bearer " + token};
     }
@@ -113,7 +117,7 @@ final class Page implements res.Listener {
     /** A sendCURL call with respond-async: the 202's Location names the endpoint's id for it. */
     private String fireCurl(Served served, test.Call call) {
         try {
-            test.Fired fired = test.fire(client, call, endpoint, test.HELLO, Duration.ofSeconds(1), 0, token);
+            test.Fired fired = test.fire(caller, call, endpoint, test.HELLO, Duration.ofSeconds(1), 0, token);
             String id = fired.monitor() == null ? null : fired.monitor().replaceFirst(".*/", "");
             synchronized (pages) {
                 if (id != null) calls.put(id, new Mine(served, call.id()));
@@ -131,7 +135,7 @@ final class Page implements res.Listener {
     private String fireSock(Served served, test.Call call) {
         Thread.ofVirtual().start(() -> {
             try {
-                test.sendSock(call.method(), endpoint, test.HELLO, OutputStream.nullOutputStream(), token);
+                test.sendSock(caller.tls(), call.method(), endpoint, test.HELLO, OutputStream.nullOutputStream(), token);
                 markDone(served, call.id());
             } catch (IOException | RuntimeException e) {
                 // Not sent, or no answer: the page keeps showing it as fired.

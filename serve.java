@@ -1,6 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES res.java Php.java Idempotency.java Page.java EventLog.java test.java
+//SOURCES res.java Php.java Idempotency.java Page.java EventLog.java Tls.java test.java
 //COMPILE_OPTIONS -XDignore.symbol.file
 
 import com.sun.net.httpserver.Filter;
@@ -8,6 +8,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpHandlers;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import sun.misc.Signal;
 
 import java.io.IOException;
@@ -196,14 +198,23 @@ public class serve {
             this.log = log;
             this.listeners = new Listeners(log);
             this.rejections = log.rejectionsOf(http.getAddress().getPort());
-            this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token);
+            this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
+                options.tls == null ? Tls.jdk() : Tls.trusting(Path.of(options.tlsCert)));
             listeners.add(page);
             this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS), calls, listeners);
         }
 
         static Server start(Options options, OutputStream logTo) throws IOException {
             Log log = new Log(logTo, options.verbose);
-            HttpServer http = HttpServer.create(new InetSocketAddress(options.host, options.port), 4096);
+            InetSocketAddress address = new InetSocketAddress(options.host, options.port);
+            HttpServer http;
+            if (options.tls == null) {
+                http = HttpServer.create(address, 4096);
+            } else {
+                HttpsServer https = HttpsServer.create(address, 4096);
+                https.setHttpsConfigurator(new HttpsConfigurator(options.tls));
+                http = https;
+            }
             ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
             http.setExecutor(calls);
             Server server = new Server(options, http, calls, log);
@@ -269,7 +280,7 @@ public class serve {
 
         /** The URL of the server, with the host as it was given (an IPv6 one in brackets) and the real port. */
         String url() {
-            return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
+            return (http instanceof HttpsServer ? "https://" : "http://") + (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
         }
 
         /** The calls being worked on (or waiting for a worker) now. */
@@ -531,7 +542,8 @@ public class serve {
         Duration sleep = Duration.ofSeconds(5);
         Duration grace = Duration.ofSeconds(30);
         int workers;
-        String token, events;
+        String token, events, tlsCert, tlsKey;
+        javax.net.ssl.SSLContext tls;
         boolean verbose, help, insecure;
 
         static Options parse(String... args) {
@@ -548,6 +560,8 @@ public class serve {
                     case "--workers" -> o.workers = workers(value(args, ++i, option));
                     case "--token-file" -> tokenFile = value(args, ++i, option);
                     case "--events" -> o.events = value(args, ++i, option);
+                    case "--tls-cert" -> o.tlsCert = value(args, ++i, option);
+                    case "--tls-key" -> o.tlsKey = value(args, ++i, option);
                     default -> {
                         if (option.startsWith("-")) throw new IllegalArgumentException("unknown option: " + option);
                         o.address(option);
@@ -555,6 +569,8 @@ public class serve {
                 }
             }
             o.token = tokenFile != null ? token(tokenFile) : tokenValue(System.getenv("ASYNCCALL_TOKEN"), "ASYNCCALL_TOKEN");
+            if ((o.tlsCert == null) != (o.tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+            if (o.tlsCert != null) o.tls = Tls.server(Path.of(o.tlsCert), Path.of(o.tlsKey));
             return o;
         }
 
@@ -634,7 +650,7 @@ public class serve {
 
     static final String USAGE = """
         Usage: serve [HOST:PORT] [--sleep SECONDS] [--workers N] [--grace SECONDS] [--token-file FILE]
-                     [--insecure] [--events FILE] [-v] [-h]
+                     [--insecure] [--tls-cert FILE --tls-key FILE] [--events FILE] [-v] [-h]
         Serves the endpoint (/res.php and /res) and the article's page (/test.php and /test, which fires the
         four calls at /res.php and shows them finish), and logs like php -S. SIGINT or SIGTERM stops it gracefully.
           HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 takes a free port)
@@ -645,6 +661,8 @@ public class serve {
           --token-file FILE  only calls with "Authorization: Bearer TOKEN" (the file's content) are served;
                              the ASYNCCALL_TOKEN environment variable does the same
           --insecure         serve anyone on a non-loopback address (which otherwise needs a token)
+          --tls-cert FILE    serve HTTPS with this PEM certificate chain (server first) ...
+          --tls-key FILE     ... and this PEM private key (PKCS#8 or RSA, unencrypted), as nginx reads them
           --events FILE      also write each call's arrival, warnings and end to FILE as JSON lines
                              (one object a line; - for standard output)
           -v, --verbose      also log each call's print_r answer (at most 64 KiB of it) when its work is done

@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
+//SOURCES Tls.java
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -29,10 +30,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The caller, test.php ported: fires the article's four calls at the endpoint and does not wait for
@@ -41,13 +47,18 @@ import java.util.concurrent.Future;
 public class test {
     static final String DEFAULT_URL = "http://127.0.0.1:8080/res.php";
 
+    /** The largest answer sendCURL and sendSock read: a larger one is an error, not a reason to run out of memory. */
+    static final int ANSWER_LIMIT = 1 << 20;
+
     /**
      * Sends method + data to url with java.net.http.HttpClient, like the article's curl: GET puts the data
-     * in the query, POST sends it as a form body. Waits for an answer at most timeout (null: no limit).
+     * in the query, POST sends it as a form body. Waits for the whole answer at most timeout (null: no
+     * limit), and reads at most ANSWER_LIMIT bytes of it.
      *
      * @param headers name, value pairs, e.g. "Prefer", "respond-async" to be answered 202 at once
      * @return the answer, or null when none came within the timeout (the request was sent: not an error)
-     * @throws IOException when the request could not be sent (e.g. java.net.ConnectException)
+     * @throws IOException when the request could not be sent (e.g. java.net.ConnectException), or the
+     *     answer was not HTTP or larger than ANSWER_LIMIT
      */
     static HttpResponse<String> sendCURL(HttpClient client, String method, URI url, Map<?, ?> data,
                                          Duration timeout, String... headers) throws IOException, InterruptedException {
@@ -55,34 +66,94 @@ public class test {
         String query = httpBuildQuery(data);
         HttpRequest.Builder request = HttpRequest.newBuilder(method.equals("GET") ? withQuery(url, query) : url)
             .version(HttpClient.Version.HTTP_1_1);
-        if (timeout != null) request.timeout(timeout);
+        if (headers.length % 2 != 0) throw new IllegalArgumentException("headers come in name, value pairs: " + headers.length + " strings given");
         if (headers.length > 0) request.headers(headers);
-        if (method.equals("POST")) {
-            request.header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(query));
-        } else {
+        if (method.equals("GET") || method.equals("HEAD")) {
             request.method(method, HttpRequest.BodyPublishers.noBody());
+        } else {
+            request.header("Content-Type", "application/x-www-form-urlencoded")
+                .method(method, HttpRequest.BodyPublishers.ofString(query));
         }
+        CompletableFuture<HttpResponse<String>> answer = client.sendAsync(request.build(), info -> new BoundedBody());
         try {
-            return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (HttpConnectTimeoutException notSent) {
-            throw notSent;
-        } catch (HttpTimeoutException sentNoAnswer) {
+            return timeout == null ? answer.get() : answer.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException sentNoAnswer) {
+            answer.cancel(true);
             return null;
+        } catch (InterruptedException e) {
+            answer.cancel(true);
+            throw e;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof HttpConnectTimeoutException notSent) throw notSent;
+            if (e.getCause() instanceof HttpTimeoutException sentNoAnswer) return null;
+            if (e.getCause() instanceof IOException failed) throw failed;
+            throw new IOException(e.getCause());
+        }
+    }
+
+    /** An answer's body as text (UTF-8), at most ANSWER_LIMIT bytes of it. */
+    private static final class BoundedBody implements HttpResponse.BodySubscriber<String> {
+        private final CompletableFuture<String> text = new CompletableFuture<>();
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private Flow.Subscription subscription;
+
+        @Override
+        public CompletionStage<String> getBody() {
+            return text;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(List<java.nio.ByteBuffer> buffers) {
+            for (java.nio.ByteBuffer b : buffers) {
+                if (bytes.size() + b.remaining() > ANSWER_LIMIT) {
+                    subscription.cancel();
+                    text.completeExceptionally(new IOException("an answer larger than " + ANSWER_LIMIT + " bytes"));
+                    return;
+                }
+                byte[] chunk = new byte[b.remaining()];
+                b.get(chunk);
+                bytes.write(chunk, 0, chunk.length);
+            }
+        }
+
+        @Override
+        public void onError(Throwable e) {
+            text.completeExceptionally(e);
+        }
+
+        @Override
+        public void onComplete() {
+            text.complete(bytes.toString(StandardCharsets.UTF_8));
         }
     }
 
     /**
-     * Writes method + data to url over a plain socket, like the article's fsockopen: connects (30 s
+     * Writes method + data to url over a plain socket (TLS for https://), like the article's fsockopen: connects (30 s
      * timeout), writes the whole request at once and closes without reading, so it returns as soon as the
      * bytes are handed to the OS. The data goes in a form body, and for GET in the query too, as in the article.
      *
-     * @param answer where to copy the server's raw answer before closing; null to fire and forget
+     * @param answer where to copy the server's raw answer before closing (at most ANSWER_LIMIT bytes,
+     *     within 30 s); null to fire and forget
      * @param headers name, value pairs added to the request
      * @return the number of body bytes sent
      */
     static int sendSock(String method, URI url, Map<?, ?> data, OutputStream answer, String... headers)
             throws IOException {
+        return sendSock((javax.net.ssl.SSLSocketFactory) javax.net.ssl.SSLSocketFactory.getDefault(), method, url, data, answer, headers);
+    }
+
+    /**
+     * sendSock, with the TLS sockets to use for an https:// URL (as fsockopen's ssl://): the server's
+     * certificate is verified, and its name.
+     */
+    static int sendSock(javax.net.ssl.SSLSocketFactory tls, String method, URI url, Map<?, ?> data, OutputStream answer,
+                        String... headers) throws IOException {
         method = method.toUpperCase(Locale.ROOT);
         String content = httpBuildQuery(data);
         String target = (url.getRawPath() == null || url.getRawPath().isEmpty() ? "/" : url.getRawPath())
@@ -95,7 +166,8 @@ public class test {
             .append("Content-Type: application/x-www-form-urlencoded\r\n")
             .append("Content-Length: ").append(body.length).append("\r\n")
             .append("Connection: close\r\n");
-        for (int i = 0; i + 1 < headers.length; i += 2) {
+        if (headers.length % 2 != 0) throw new IllegalArgumentException("headers come in name, value pairs: " + headers.length + " strings given");
+        for (int i = 0; i < headers.length; i += 2) {
             if ((headers[i] + headers[i + 1]).matches("(?s).*[\\r\\n].*")) {
                 throw new IllegalArgumentException("a header may not contain CR or LF: " + headers[i]);
             }
@@ -104,13 +176,42 @@ public class test {
         byte[] start = head.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
         byte[] request = Arrays.copyOf(start, start.length + body.length);
         System.arraycopy(body, 0, request, start.length, body.length);
-        try (Socket socket = new Socket()) {
-            socket.setTcpNoDelay(true);
-            socket.connect(new InetSocketAddress(url.getHost(), url.getPort() < 0 ? 80 : url.getPort()), 30_000);
-            socket.getOutputStream().write(request);
-            if (answer != null) socket.getInputStream().transferTo(answer);
+        boolean https = "https".equalsIgnoreCase(url.getScheme());
+        int port = url.getPort() >= 0 ? url.getPort() : https ? 443 : 80;
+        try (Socket plain = new Socket()) {
+            plain.setTcpNoDelay(true);
+            plain.connect(new InetSocketAddress(url.getHost(), port), 30_000);
+            try (Socket socket = https ? handshake(tls, plain, url.getHost(), port) : plain) {
+                socket.getOutputStream().write(request);
+                if (answer != null) readAnswer(socket, answer, System.nanoTime() + 30_000_000_000L);
+            }
         }
         return body.length;
+    }
+
+    /** TLS over a connected socket: the handshake done, the server's certificate checked, its name too. */
+    private static Socket handshake(javax.net.ssl.SSLSocketFactory tls, Socket plain, String host, int port) throws IOException {
+        javax.net.ssl.SSLSocket secure = (javax.net.ssl.SSLSocket) tls.createSocket(plain, host, port, true);
+        javax.net.ssl.SSLParameters check = secure.getSSLParameters();
+        check.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host
+        secure.setSSLParameters(check);
+        secure.setSoTimeout(30_000);
+        secure.startHandshake();
+        return secure;
+    }
+
+    /** Copies what the server sends until it closes: at most ANSWER_LIMIT bytes, until deadline (System.nanoTime). */
+    private static void readAnswer(Socket socket, OutputStream answer, long deadline) throws IOException {
+        byte[] buffer = new byte[8192];
+        long total = 0;
+        for (int n; ; total += n) {
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            if (left <= 0) throw new SocketTimeoutException("no whole answer within 30 s");
+            socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, left));
+            if ((n = socket.getInputStream().read(buffer)) < 0) return;
+            if (total + n > ANSWER_LIMIT) throw new IOException("an answer larger than " + ANSWER_LIMIT + " bytes");
+            answer.write(buffer, 0, n);
+        }
     }
 
     /** A call to fire: sendCURL or sendSock with their arguments. */
@@ -137,10 +238,10 @@ public class test {
         }
     }
 
-    /** Whether a failure means the request never left: the connection could not be made. */
+    /** Whether a failure means the request never left: the connection could not be made, or TLS not agreed. */
     static boolean notSent(IOException e) {
         return e instanceof ConnectException || e instanceof NoRouteToHostException || e instanceof UnknownHostException
-            || e instanceof HttpConnectTimeoutException
+            || e instanceof HttpConnectTimeoutException || e instanceof javax.net.ssl.SSLHandshakeException
             || (e instanceof SocketTimeoutException && String.valueOf(e.getMessage()).contains("Connect timed out"));
     }
 
@@ -247,11 +348,12 @@ public class test {
             out.flush();
             return 0;
         }
-        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).sslContext(options.tls).build();
+        Caller caller = new Caller(client, options.tls.getSocketFactory());
         try {
             return options.waitForAnswers
-                ? waitForAnswers(out, err, client, options.url, CALLS, HELLO, options.headers())
-                : fire(out, err, client, options, CALLS, HELLO);
+                ? waitForAnswers(out, err, caller, options, CALLS, HELLO)
+                : fire(out, err, caller, options, CALLS, HELLO);
         } finally {
             client.shutdownNow(); // else exiting waits about 300 ms for the client's threads
         }
@@ -263,8 +365,9 @@ public class test {
         new Call("sendSock", "GET"), new Call("sendSock", "POST"));
 
     record Call(String function, String method) {
+        /** The URL the call goes to, as a line shows it: a password in it is never shown. */
         String target(URI url, Map<?, ?> data) {
-            return method.equals("GET") ? withQuery(url, httpBuildQuery(data)).toString() : url.toString();
+            return shown(method.equals("GET") ? withQuery(url, httpBuildQuery(data)) : url);
         }
 
         /** curl-get, curl-post, sock-get, sock-post. */
@@ -273,27 +376,32 @@ public class test {
         }
     }
 
+    /** What calls go out with: the HttpClient of sendCURL, the TLS sockets of sendSock (both trusting the same certificates). */
+    record Caller(HttpClient client, javax.net.ssl.SSLSocketFactory tls) {}
+
     /** What firing a call gave: its outcome as a line shows it, whether it was delivered, its monitor (a 202's Location, or null). */
     record Fired(String outcome, boolean delivered, String monitor) {}
 
     /**
      * Fires one of the four calls (a sendCURL with "Prefer: respond-async" and timeout, a sendSock
-     * fire-and-forget), retried while it cannot connect. Throws when it could not be sent.
+     * fire-and-forget), retried while it cannot connect. Throws when it could not be sent, or when what
+     * came back was not an HTTP answer.
      */
-    static Fired fire(HttpClient client, Call call, URI url, Map<?, ?> data, Duration timeout, int retries,
+    static Fired fire(Caller caller, Call call, URI url, Map<?, ?> data, Duration timeout, int retries,
                       String... headers) throws IOException, InterruptedException {
         if (call.function.equals("sendSock")) {
-            return new Fired("sent " + withRetries(retries, true, () -> sendSock(call.method, url, data, null, headers)) + " bytes", true, null);
+            int sent = withRetries(retries, true, () -> sendSock(caller.tls(), call.method, url, data, null, headers));
+            return new Fired("sent " + sent + " bytes", true, null);
         }
         String[] curlHeaders = Arrays.copyOf(headers, headers.length + 2);
         curlHeaders[headers.length] = "Prefer";
         curlHeaders[headers.length + 1] = "respond-async";
-        HttpResponse<String> r = withRetries(retries, true, () -> sendCURL(client, call.method, url, data, timeout, curlHeaders));
+        HttpResponse<String> r = withRetries(retries, true, () -> sendCURL(caller.client(), call.method, url, data, timeout, curlHeaders));
         if (r == null) return new Fired("sent, no answer within " + timeout.toMillis() + " ms", true, null);
         return new Fired(status(r.statusCode()), r.statusCode() / 100 == 2, r.headers().firstValue("Location").orElse(null));
     }
 
-    private static int fire(PrintWriter out, PrintWriter err, HttpClient client, Options options,
+    private static int fire(PrintWriter out, PrintWriter err, Caller caller, Options options,
                             List<Call> calls, Map<?, ?> data) {
         String failure = null;
         long all = System.nanoTime();
@@ -301,48 +409,64 @@ public class test {
             long start = System.nanoTime();
             String outcome;
             try {
-                Fired fired = fire(client, call, options.url, data, options.timeout, options.retries,
+                Fired fired = fire(caller, call, options.url, data, options.timeout, options.retries,
                     options.headers("Idempotency-Key", UUID.randomUUID().toString()));
                 outcome = fired.outcome();
-                if (!fired.delivered()) failure = options.url + " answered " + outcome;
+                if (!fired.delivered()) failure = shown(options.url) + " answered " + outcome;
             } catch (IOException e) {
-                outcome = "not sent: " + describe(e, options.url);
-                failure = describe(e, options.url) + (options.retries > 0 ? " (after " + options.retries + " retries)" : "");
+                String why = describe(e, options.url);
+                outcome = (notSent(e) ? "not sent: " : "sent, but ") + why;
+                failure = why + (options.retries > 0 ? " (after " + options.retries + " retries)" : "");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return 1;
             }
             out.printf(Locale.ROOT, "%-8s %-4s %-45s %8.1f ms  %s%n", call.function, call.method,
-                call.target(options.url, data), (System.nanoTime() - start) / 1e6, outcome);
+                call.target(options.url, data), (System.nanoTime() - start) / 1e6, printable(outcome));
         }
         out.printf(Locale.ROOT, "%d calls fired in %.1f ms%n", calls.size(), (System.nanoTime() - all) / 1e6);
         if (failure == null) return 0;
-        err.println("Error: " + failure);
+        err.println("Error: " + printable(failure));
         return 1;
     }
 
-    /** --wait: the article's commented-out code. All four at once, without Prefer or timeout, answers in order. */
-    private static int waitForAnswers(PrintWriter out, PrintWriter err, HttpClient client, URI url,
-                                      List<Call> calls, Map<?, ?> data, String... headers) {
-        long start = System.nanoTime();
+    /**
+     * --wait: the article's commented-out code. All four at once, without Prefer, answers printed in
+     * order; the whole wait is bounded by --timeout, and each answer by ANSWER_LIMIT.
+     */
+    private static int waitForAnswers(PrintWriter out, PrintWriter err, Caller caller, Options o, List<Call> calls, Map<?, ?> data) {
+        long start = System.nanoTime(), deadline = start + o.timeout.toNanos();
+        String[] headers = o.headers();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<String>> answers = new ArrayList<>();
             for (Call call : calls) {
                 Callable<String> task = call.function.equals("sendCURL")
-                    ? () -> sendCURL(client, call.method, url, data, null, headers).body()
+                    ? () -> {
+                        HttpResponse<String> r = sendCURL(caller.client(), call.method, o.url, data, o.timeout, headers);
+                        if (r == null) throw new HttpTimeoutException("no whole answer within " + o.timeout.toMillis() + " ms");
+                        return r.body();
+                    }
                     : () -> {
                         ByteArrayOutputStream answer = new ByteArrayOutputStream();
-                        sendSock(call.method, url, data, answer, headers);
+                        sendSock(caller.tls(), call.method, o.url, data, answer, headers);
                         return answer.toString(StandardCharsets.UTF_8);
                     };
                 answers.add(pool.submit(task));
             }
             for (int i = 0; i < calls.size(); i++) {
+                String answer;
+                try {
+                    answer = answers.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException late) {
+                    answers.forEach(f -> f.cancel(true));
+                    err.println("Error: no whole answer from " + shown(o.url) + " within " + o.timeout.toMillis() + " ms (--timeout)");
+                    return 1;
+                }
                 out.print((calls.get(i).function.equals("sendCURL") ? "CURL" : "Sock") + " Response ("
-                    + calls.get(i).method + "):\n" + answers.get(i).get() + "\n");
+                    + calls.get(i).method + "):\n" + printable(answer) + "\n");
             }
         } catch (ExecutionException e) {
-            err.println("Error: " + describe(e.getCause(), url));
+            err.println("Error: " + printable(describe(e.getCause(), o.url)));
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -366,23 +490,75 @@ public class test {
 
     /** A failure in one line, e.g. "Connection refused: 127.0.0.1:8080". */
     static String describe(Throwable e, URI url) {
-        String where = url.getHost() + ":" + (url.getPort() < 0 ? 80 : url.getPort());
+        String where = url.getHost() + ":" + port(url);
+        if (e instanceof UnknownHostException || ((e instanceof ConnectException) && !resolves(url.getHost()))) {
+            return "Unknown host: " + url.getHost();
+        }
         if (e instanceof ConnectException) return "Connection refused: " + where;
-        if (e instanceof HttpConnectTimeoutException || e instanceof SocketTimeoutException) return "Connect timed out: " + where;
-        if (e instanceof UnknownHostException) return "Unknown host: " + url.getHost();
+        if (e instanceof HttpConnectTimeoutException || (e instanceof SocketTimeoutException && notSent((IOException) e))) {
+            return "Connect timed out: " + where;
+        }
+        if (e instanceof javax.net.ssl.SSLException) return "TLS failed with " + where + ": " + e.getMessage();
         return e.getMessage() == null ? e.getClass().getSimpleName() + ": " + where : e.getMessage();
+    }
+
+    private static boolean resolves(String host) {
+        try {
+            java.net.InetAddress.getByName(host);
+            return true;
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private static int port(URI url) {
+        return url.getPort() >= 0 ? url.getPort() : "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
+    }
+
+    /** A URL as it may be shown: without the password of user:password@host. */
+    static String shown(URI url) {
+        String info = url.getRawUserInfo();
+        if (info == null || !info.contains(":")) return url.toString();
+        return url.toString().replaceFirst("//" + java.util.regex.Pattern.quote(info) + "@", "//" + info.substring(0, info.indexOf(':')) + ":***@");
+    }
+
+    /**
+     * Text from a server, safe to print on a terminal: control characters other than a line break or a
+     * tab, and the characters that move or hide text (U+2028/2029, bidi controls, U+FEFF, U+FFF9–FFFB),
+     * become escapes.
+     */
+    static String printable(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean moves = c >= 0x2028 && c <= 0x202e || c >= 0x2066 && c <= 0x2069 || c == 0xfeff || c >= 0xfff9 && c <= 0xfffb;
+            if ((Character.isISOControl(c) && c != '\n' && c != '\t' && !(c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n')) || moves) {
+                out.append(c < 0x100 ? String.format("\\x%02X", (int) c) : String.format("\\u{%04X}", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    /** The longest a call's retries may wait in all: 100 ms, doubling, at most 5 s apart. */
+    static Duration retryWaits(int retries) {
+        long ms = 0;
+        for (long backoff = 100, i = 0; i < retries; i++, backoff = Math.min(backoff * 2, 5000)) ms += backoff;
+        return Duration.ofMillis(ms);
     }
 
     static final class Options {
         URI url = URI.create(DEFAULT_URL);
-        Duration timeout = Duration.ofMillis(1000);
+        Duration timeout;
         int retries;
         String token;
+        javax.net.ssl.SSLContext tls;
         boolean waitForAnswers, help;
 
         static Options parse(String... args) {
             Options o = new Options();
-            String tokenFile = null;
+            String tokenFile = null, cacert = null;
             for (int i = 0; i < args.length; i++) {
                 String option = args[i];
                 switch (option) {
@@ -392,10 +568,13 @@ public class test {
                     case "--timeout" -> o.timeout = Duration.ofMillis(positive(value(args, ++i, option), option));
                     case "--retries" -> o.retries = retries(value(args, ++i, option));
                     case "--token-file" -> tokenFile = value(args, ++i, option);
+                    case "--cacert" -> cacert = value(args, ++i, option);
                     default -> throw new IllegalArgumentException("unknown option: " + option);
                 }
             }
+            if (o.timeout == null) o.timeout = Duration.ofMillis(o.waitForAnswers ? 30_000 : 1000);
             o.token = token(tokenFile);
+            o.tls = cacert == null ? Tls.jdk() : Tls.trusting(java.nio.file.Path.of(cacert));
             return o;
         }
 
@@ -434,13 +613,16 @@ public class test {
         }
 
         private static URI url(String s) {
+            URI u = null;
             try {
-                URI u = new URI(s);
-                if ("http".equalsIgnoreCase(u.getScheme()) && u.getHost() != null) return u;
+                u = new URI(s);
+                boolean scheme = "http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme());
+                if (scheme && u.getHost() != null && u.getPort() <= 65535 && u.getPort() != 0) return u;
             } catch (java.net.URISyntaxException bad) {
                 // said below
             }
-            throw new IllegalArgumentException("invalid value given for --url: " + s + " (an http:// URL)");
+            throw new IllegalArgumentException("invalid value given for --url: " + (u == null ? printable(s) : shown(u))
+                + " (an http:// or https:// URL, port 1 to 65535)");
         }
 
         private static long positive(String s, String option) {
@@ -455,16 +637,19 @@ public class test {
     }
 
     static final String USAGE = """
-        Usage: test [--url URL] [--wait] [--timeout MS] [--retries N] [--token-file FILE] [-h]
+        Usage: test [--url URL] [--wait] [--timeout MS] [--retries N] [--token-file FILE] [--cacert FILE] [-h]
         Fires the article's four calls (sendCURL GET/POST, sendSock GET/POST, hello => world!) and does
         not wait for the work.
-          --url URL       the endpoint (default http://127.0.0.1:8080/res.php)
+          --url URL       the endpoint, http:// or https:// (default http://127.0.0.1:8080/res.php)
           --wait          the article's commented-out code: wait for the four answers and print them
-          --timeout MS    how long sendCURL waits for an answer (default 1000, as CURLOPT_TIMEOUT 1)
-          --retries N     retry a call up to N times, with backoff from 100 ms, while the endpoint cannot be
-                          reached (each call carries an Idempotency-Key, so none is worked on twice); default 0
+          --timeout MS    how long sendCURL waits for an answer (default 1000, as CURLOPT_TIMEOUT 1);
+                          with --wait, how long the four answers may take in all (default 30000)
+          --retries N     retry a call up to N times (0 to 100, default 0) while the endpoint cannot be reached,
+                          waiting 0.1 s, 0.2 s, 0.4 s ... at most 5 s between tries: 20 retries wait 76.3 s
+                          at most in all (each call carries an Idempotency-Key, so none is worked on twice)
           --token-file FILE  send "Authorization: Bearer TOKEN" (the file's content); the ASYNCCALL_TOKEN
                           environment variable does the same
+          --cacert FILE   trust the certificates in this PEM file for https:// (instead of the JDK's own)
           -h, --help      this help
         Exit status: 0 all four delivered, 1 any not delivered, 2 bad arguments.
         """;

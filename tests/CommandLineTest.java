@@ -17,12 +17,51 @@ class CommandLineTest {
     void testRejectsBadArguments() {
         bad(Support.run(test::start, "--nope"), "unknown option: --nope");
         bad(Support.run(test::start, "--url"), "no value given for --url");
-        bad(Support.run(test::start, "--url", "ftp://x/"), "invalid value given for --url: ftp://x/ (an http:// URL)");
+        bad(Support.run(test::start, "--url", "ftp://x/"), "invalid value given for --url: ftp://x/ (an http:// or https:// URL, port 1 to 65535)");
+        bad(Support.run(test::start, "--url", "http://127.0.0.1:99999/res.php"), "invalid value given for --url: http://127.0.0.1:99999/res.php (an http:// or https:// URL, port 1 to 65535)");
+        Support.Run secret = Support.run(test::start, "--url", "http://ann:s3cret@127.0.0.1:99999/res.php");
+        assertTrue(secret.err().startsWith("Error: invalid value given for --url: http://ann:***@127.0.0.1:99999/res.php"), secret.err());
+        assertTrue(!secret.err().contains("s3cret"), secret.err());
         bad(Support.run(test::start, "--timeout", "0"), "invalid value given for --timeout: 0");
         bad(Support.run(test::start, "--timeout", "1s"), "invalid value given for --timeout: 1s");
         Support.Run help = Support.run(test::start, "-h");
         assertEquals(0, help.status());
         assertTrue(help.out().startsWith("Usage: test [--url URL] [--wait] [--timeout MS]"), help.out());
+    }
+
+    @Test
+    void testSaysWhatHappenedInOneLineAndNeverShowsAPasswordOrAServersEscapes() throws Exception {
+        int port = Support.closedPort();
+        Support.Run refused = Support.run(test::start, "--url", "http://ann:s3cret@127.0.0.1:" + port + "/res.php");
+        assertEquals(1, refused.status());
+        assertTrue(refused.out().contains("http://ann:***@127.0.0.1:" + port + "/res.php") && !(refused.out() + refused.err()).contains("s3cret"), refused.out());
+        Support.Run unknown = Support.run(test::start, "--url", "http://no-such-host.invalid/res.php");
+        assertEquals(1, unknown.status());
+        assertTrue(unknown.err().contains("Error: Unknown host: no-such-host.invalid"), unknown.err());
+        // A server that answers garbage, then one whose answer holds a terminal escape sequence.
+        for (String answer : new String[] {"garbage\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\n\u001b[2Jhi\u202e!"}) {
+            try (java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+                Thread.ofVirtual().start(() -> {
+                    while (!server.isClosed()) {
+                        try (java.net.Socket s = server.accept()) {
+                            s.getInputStream().read(new byte[4096]);
+                            s.getOutputStream().write(answer.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                        } catch (java.io.IOException closed) {
+                            return;
+                        }
+                    }
+                });
+                String url = "http://127.0.0.1:" + server.getLocalPort() + "/res.php";
+                Support.Run run = Support.run(test::start, answer.startsWith("garbage") ? new String[] {"--url", url} : new String[] {"--url", url, "--wait", "--timeout", "5000"});
+                assertTrue((run.out() + run.err()).chars().noneMatch(c -> c == 0x1b || c == 0x202e), run.out() + run.err());
+                if (answer.startsWith("garbage")) {
+                    assertEquals(1, run.status());
+                    assertEquals(2, run.out().lines().filter(l -> l.contains(" sent, but ")).count(), run.out());
+                } else {
+                    assertTrue(run.out().contains("\\x1B[2Jhi\\u{202E}!"), run.out());
+                }
+            }
+        }
     }
 
     @Test

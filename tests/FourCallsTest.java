@@ -105,6 +105,44 @@ class FourCallsTest {
     }
 
     @Test
+    void waitEndsWithinItsTimeoutAgainstAServerThatNeverAnswersOrTricklesForever() throws Exception {
+        for (boolean trickle : new boolean[] {false, true}) {
+            try (java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+                CountDownLatch over = new CountDownLatch(1);
+                Thread.ofVirtual().start(() -> {
+                    while (!server.isClosed()) {
+                        try {
+                            java.net.Socket s = server.accept();
+                            Thread.ofVirtual().start(() -> {
+                                try (s) {
+                                    if (!trickle) {
+                                        over.await();
+                                        return;
+                                    }
+                                    s.getOutputStream().write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes());
+                                    while (!over.await(50, TimeUnit.MILLISECONDS)) s.getOutputStream().write("1\r\nx\r\n".getBytes());
+                                } catch (Exception gone) {
+                                    // the caller left
+                                }
+                            });
+                        } catch (java.io.IOException closed) {
+                            return;
+                        }
+                    }
+                });
+                try {
+                    Support.Run run = Support.run(test::start, "--wait", "--timeout", "1500", "--url", "http://127.0.0.1:" + server.getLocalPort() + "/res.php");
+                    assertEquals(1, run.status(), run.out());
+                    assertTrue(run.err().contains("Error: no whole answer from http://127.0.0.1:" + server.getLocalPort() + "/res.php within 1500 ms (--timeout)"), run.err());
+                    assertTrue(run.millis() < 5000, (trickle ? "trickling: " : "silent: ") + "took " + run.millis() + " ms");
+                } finally {
+                    over.countDown();
+                }
+            }
+        }
+    }
+
+    @Test
     void withTheServerDownItSaysConnectionRefusedAndExits1AtOnce() throws Exception {
         int port = Support.closedPort();
         Support.Run run = Support.run(test::start, "--url", "http://127.0.0.1:" + port + "/res.php");
