@@ -4,7 +4,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 
 /**
  * PHP 8.2's request variables ($_GET, $_POST, $_REQUEST) and print_r, ported byte for byte.
@@ -18,7 +17,6 @@ final class Php {
     static final int MAX_INPUT_NESTING_LEVEL = 64;
     static final int POST_MAX_SIZE = 8 * 1024 * 1024;
 
-    private static final Pattern INTEGER_KEY = Pattern.compile("-?[1-9][0-9]*|0");
 
     private Php() {}
 
@@ -226,7 +224,7 @@ final class Php {
 
     /** An array key: a canonical decimal integer within long range becomes a Long, as in PHP. */
     static Object key(String k) {
-        if (k.length() <= 20 && INTEGER_KEY.matcher(k).matches()) {
+        if (k.length() <= 20 && canonicalInteger(k)) {
             try {
                 return Long.parseLong(k);
             } catch (NumberFormatException outOfRange) {
@@ -234,6 +232,17 @@ final class Php {
             }
         }
         return k;
+    }
+
+    /** -?[1-9][0-9]*|0, without a regex: this runs for every key of every request. */
+    private static boolean canonicalInteger(String k) {
+        int start = k.startsWith("-") ? 1 : 0;
+        if (k.length() == start) return false;
+        if (k.charAt(start) == '0') return k.length() == 1;
+        for (int i = start; i < k.length(); i++) {
+            if (k.charAt(i) < '0' || k.charAt(i) > '9') return false;
+        }
+        return true;
     }
 
     /** php_autoglobal_merge: arrays found on both sides merge recursively, anything else is replaced. */
@@ -290,10 +299,15 @@ final class Php {
         }
     }
 
-    private static final String SPACES = " ".repeat(8 * (MAX_INPUT_NESTING_LEVEL + 2));
+    /** The indentations print_r uses, multiples of 4 up to what 64 levels of nesting need, made once. */
+    private static final String[] INDENTS = new String[2 * MAX_INPUT_NESTING_LEVEL + 8];
 
-    private static CharSequence spaces(int n) {
-        return n <= SPACES.length() ? SPACES.subSequence(0, n) : " ".repeat(n);
+    static {
+        for (int i = 0; i < INDENTS.length; i++) INDENTS[i] = " ".repeat(4 * i);
+    }
+
+    private static String spaces(int n) {
+        return n % 4 == 0 && n / 4 < INDENTS.length ? INDENTS[n / 4] : " ".repeat(n);
     }
 
     private static Map<Object, Object> listAsMap(List<?> list) {

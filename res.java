@@ -76,6 +76,7 @@ public class res implements HttpHandler {
     private final Executor background;
     private final Listener listener;
     private final SecureRandom random = new SecureRandom();
+    private final Semaphore answering = new Semaphore(Runtime.getRuntime().availableProcessors());
     private int working;
 
     /**
@@ -174,6 +175,8 @@ public class res implements HttpHandler {
         }
         Map<Object, Object> data;
         Answer answer = new Answer(null);
+        // An answer no caller waits for is built a few at a time: calls that end together hold one parse each at most.
+        if (exchange == null) answering.acquireUninterruptibly();
         try {
             data = data(received.method(), received.rawQuery(), received.contentType(), received.body(),
                 text -> tell(l -> l.warning(call, text)));
@@ -181,6 +184,8 @@ public class res implements HttpHandler {
         } catch (RuntimeException e) {
             if (exchange != null) send(exchange, 500, "Internal Server Error\n", true);
             return new Done(call, exchange == null ? 202 : 500, null, 0, "failed: " + e);
+        } finally {
+            if (exchange == null) answering.release();
         }
         if (exchange == null) return new Done(call, 202, answer.kept(), answer.length(), null);
         // The length first, so that the answer has a Content-Length and the connection stays usable.
@@ -231,8 +236,12 @@ public class res implements HttpHandler {
         }
 
         @Override
-        public Answer append(CharSequence s, int from, int to) throws IOException {
-            for (int i = from; i < to; i++) append(s.charAt(i));
+        public Answer append(CharSequence s, int start, int end) throws IOException {
+            if (to == null && length >= ANSWER_KEPT) {
+                length += end - start; // only counted from here on
+                return this;
+            }
+            for (int i = start; i < end; i++) append(s.charAt(i));
             return this;
         }
 

@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
 //SOURCES res.java Php.java Idempotency.java Page.java EventLog.java Tls.java test.java
+//JAVA_OPTIONS -Xmx320m
 //COMPILE_OPTIONS -XDignore.symbol.file
 
 import com.sun.net.httpserver.Filter;
@@ -174,7 +175,7 @@ public class serve {
                 try {
                     event.accept(l);
                 } catch (RuntimeException e) {
-                    log.line(null, "A listener failed (" + l.getClass().getSimpleName() + "): " + e);
+                    log.line(null, "A listener failed (" + l.getClass().getName() + "): " + e);
                 }
             }
         }

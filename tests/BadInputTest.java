@@ -32,12 +32,13 @@ class BadInputTest {
         server.close();
     }
 
-    /** A normal call right after: answered 202 at once, and its work logged. */
+    /** A normal call right after: answered 202 at once, and its work done and logged. */
     private static void thenANormalCallIsServed() throws Exception {
         String id = "normal" + (++normal);
         String answer = Support.raw(server.port(), "GET /res.php?after=" + id + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + "Connection: close\r\nPrefer: respond-async\r\n\r\n");
         assertEquals(202, Support.status(answer), answer);
+        server.calls.await(Support.ended(202, "GET", "/res\\.php\\?after=" + id), Duration.ofSeconds(5));
         server.log.await("\\[202\\]: GET /res\\.php\\?after=" + id + "\n", Duration.ofSeconds(5));
         assertNoRawControlCharacters();
     }
@@ -197,6 +198,49 @@ class BadInputTest {
         String answer = Support.raw(server.port(), garbage + "\r\n\r\n");
         assertEquals(400, Support.status(answer), answer);
         server.log.await("Invalid request \\(.*\\[400 +Bad Request\\]", Duration.ofSeconds(5));
+        thenANormalCallIsServed();
+    }
+
+    @Test
+    void http11WithoutHostOrWithTwoIs400AndAnUnknownVersionIs505() throws Exception {
+        String none = Support.raw(server.port(), "GET /res.php?host=none HTTP/1.1\r\nConnection: close\r\n\r\n");
+        assertEquals(400, Support.status(none), none);
+        String two = Support.raw(server.port(), "GET /res.php?host=two HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n");
+        assertEquals(400, Support.status(two), two);
+        server.log.await("\\[400\\]: GET /res\\.php\\?host=two - Bad Request: an HTTP/1\\.1 request has exactly one Host header$", Duration.ofSeconds(5));
+        String future = Support.raw(server.port(), "GET /res.php?v=9 HTTP/9.9\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertEquals(505, Support.status(future), future);
+        server.log.await("\\[505\\]: GET /res\\.php\\?v=9 - HTTP Version Not Supported", Duration.ofSeconds(5));
+        String old = Support.raw(server.port(), "GET /res.php?v=10 HTTP/1.0\r\n\r\n");
+        assertEquals(200, Support.status(old), old);
+        assertEquals(0, server.calls.count(d -> d.call().uri().toString().contains("host=")), "never reached the endpoint");
+        thenANormalCallIsServed();
+    }
+
+    @Test
+    void charactersThatMoveOrHideTextAreEscapedInTheLog() throws Exception {
+        String answer = Support.raw(server.port(), post("application/x-www-form-urlencoded", "a=%E2%80%AEb%E2%80%A8c%EF%BB%BFd%E2%81%A6e%EF%BF%B9f"));
+        assertEquals(200, Support.status(answer), answer);
+        String logged = server.log.await("\\[200\\]: POST /res\\.php\n.*\\[a\\] => ", Duration.ofSeconds(5)).text();
+        assertTrue(logged.contains("[a] => \\u{202E}b\\u{2028}c\\u{FEFF}d\\u{2066}e\\u{FFF9}f"), logged);
+        thenANormalCallIsServed();
+    }
+
+    @Test
+    void aRequestPastTheJdksOwnLimitIsLoggedAndOneWithTwoThousandHeadersIs431() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(20_000);
+            try {
+                s.getOutputStream().write(("GET /res.php?" + "a".repeat(4 * 1024 * 1024) + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            } catch (IOException closedByServer) {
+                // the server closed the connection while the line was still coming: expected
+            }
+        }
+        server.log.await("Invalid request \\(request line and headers over 1114112 bytes: closed without an answer\\)$", Duration.ofSeconds(10));
+        StringBuilder h = new StringBuilder();
+        for (int i = 0; i < 2000; i++) h.append("X-").append(i).append(": v\r\n");
+        String answer = Support.raw(server.port(), "GET /res.php?headers=2000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h + "\r\n");
+        assertEquals(431, Support.status(answer), answer);
         thenANormalCallIsServed();
     }
 

@@ -285,6 +285,8 @@ final class Support {
      */
     static final class ServerProcess implements AutoCloseable {
         private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+        /** serve.java's //JAVA_OPTIONS, so that the server runs here as JBang runs it. */
+        static final String JAVA_OPTIONS = javaOptions();
         final Process process;
         final LogSink log = new LogSink();
         final Recorder calls = new Recorder();
@@ -293,12 +295,22 @@ final class Support {
 
         /** Starts it; prefix is a shell command the server runs under (e.g. "ulimit -n 256;"), or "". */
         ServerProcess(String prefix, String... args) throws Exception {
-            String command = prefix + " exec " + quote(JAVA) + " serve.java --events - " + String.join(" ", List.of(args).stream().map(Support::quote).toList());
+            String command = prefix + " exec " + quote(JAVA) + " " + JAVA_OPTIONS + " serve.java --events - "
+                + String.join(" ", List.of(args).stream().map(Support::quote).toList());
             process = new ProcessBuilder("bash", "-c", command).directory(ROOT.toFile()).start();
             readers.add(read(process.getErrorStream(), log::addLine));
             readers.add(read(process.getInputStream(), calls::addJson));
             String started = log.await("asynccall Development Server \\(http://[^)]*:\\d+\\) started", Duration.ofSeconds(60)).text();
             port = Integer.parseInt(started.replaceAll(".*:(\\d+)\\) started.*", "$1"));
+        }
+
+        private static String javaOptions() {
+            try {
+                return Files.readAllLines(ROOT.resolve("serve.java")).stream().filter(l -> l.startsWith("//JAVA_OPTIONS "))
+                    .map(l -> l.substring("//JAVA_OPTIONS ".length()).strip()).findFirst().orElse("");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
 
         private static Thread read(java.io.InputStream from, java.util.function.Consumer<String> to) {
