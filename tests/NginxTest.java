@@ -175,6 +175,39 @@ class NginxTest {
         }
     }
 
+    /**
+     * What a real client does: curl sends its GETs without Content-Length, and nginx passes them on over
+     * kept-alive connections, with POSTs between them. Every one is answered (no 502) and worked once.
+     */
+    @Test
+    @EnabledIf(value = "nginx", disabledReason = NO_NGINX)
+    void aThousandGetsAndPostsFromCurlOverKeptAliveConnectionsAreEachAnsweredAndWorkedOnce() throws Exception {
+        int n = 1000;
+        List<Support.ServerProcess> endpoints = endpoints(3);
+        try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false)) {
+            StringBuilder config = new StringBuilder();
+            for (int i = 0; i < n; i++) {
+                if (i > 0) config.append("next\n");
+                config.append("output = \"/dev/null\"\nwrite-out = \"%{http_code}\\n\"\n");
+                if (i % 2 == 0) config.append("url = \"").append(nginx.url()).append("?id=x").append(i).append("\"\n");
+                else config.append("data = \"id=x").append(i).append("\"\nurl = \"").append(nginx.url()).append("\"\n");
+            }
+            Path file = nginx.dir.resolve("curl.config");
+            Files.writeString(file, config);
+            Process curl = new ProcessBuilder("curl", "-s", "-K", file.toString()).redirectErrorStream(true).start();
+            List<String> codes = new String(curl.getInputStream().readAllBytes()).lines().toList();
+            assertTrue(curl.waitFor(120, TimeUnit.SECONDS));
+            assertEquals(n, codes.size(), "one answer each");
+            assertEquals(Map.of("200", (long) n), codes.stream().collect(Collectors.groupingBy(c -> c, Collectors.counting())));
+            Support.awaitSum(DONE, n, Duration.ofSeconds(30), recorders(endpoints));
+            Map<String, Integer> all = total(workedOn(endpoints));
+            for (int i = 0; i < n; i++) assertEquals(1, all.getOrDefault("x" + i, 0), "x" + i);
+            System.out.printf("     nginx + curl: %d GETs and POSTs over kept-alive connections, 0 errors, each worked on once%n", n);
+        } finally {
+            close(endpoints);
+        }
+    }
+
     @Test
     @EnabledIf(value = "nginx", disabledReason = NO_NGINX)
     void anEndpointKilledHalfwayLosesNothing() throws Exception {
