@@ -42,10 +42,14 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The caller, test.php ported: fires the article's four calls at the endpoint and does not wait for
- * the work. sendCURL, sendSock and httpBuildQuery are JDK-only and compile on Java 17: copy them.
+ * the work. sendCURL, sendSock and httpBuildQuery are JDK-only and compile on Java 17: copy the block
+ * between the two "copy" lines below into a class of yours.
  */
 public class test {
     static final String DEFAULT_URL = "http://127.0.0.1:8080/res.php";
+
+    // ---- copy from here: sendCURL, sendSock, httpBuildQuery, withRetries (JDK only, Java 17+; imports: java.io.*,
+    // java.net.*, java.net.http.*, java.nio.charset.*, java.time.*, java.util.*, java.util.concurrent.*, java.math.*) ----
 
     /** The largest answer sendCURL and sendSock read: a larger one is an error, not a reason to run out of memory. */
     static final int ANSWER_LIMIT = 1 << 20;
@@ -323,6 +327,8 @@ public class test {
         if (query.isEmpty()) return url;
         return URI.create(url + (url.getRawQuery() == null ? "?" : "&") + query);
     }
+
+    // ---- copy up to here ----
 
     // ---- the command line: the article's four calls ----
 

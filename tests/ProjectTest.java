@@ -97,25 +97,71 @@ class ProjectTest {
         }
     }
 
+    /** The block README tells users to copy, between test.java's two "copy" lines. */
+    static String copyBlock() throws IOException {
+        String caller = Files.readString(Support.ROOT.resolve("test.java"));
+        List<String> marks = caller.lines().filter(l -> l.trim().startsWith("//") && l.contains("copy")).toList();
+        assertEquals(2, marks.size(), "two comment lines say copy: " + marks);
+        assertTrue(marks.get(0).contains("---- copy from here") && marks.get(1).contains("---- copy up to here ----"), marks.toString());
+        return caller.substring(caller.indexOf(marks.get(0)) + marks.get(0).length(), caller.indexOf(marks.get(1)));
+    }
+
     @Test
-    void theFunctionsMeantForCopyingCompileOnJava17() throws Exception {
+    void theFunctionsMeantForCopyingCompileAloneOnJava17WithJavaWildcardImportsOnly() throws Exception {
         Path dir = Files.createTempDirectory("asynccall-java17");
         try {
-            // test.java's functions (everything before its command line), alone in a class, and res.java with Php.java.
-            String caller = Files.readString(Support.ROOT.resolve("test.java"));
-            String imports = caller.lines().filter(l -> l.startsWith("import ")).collect(java.util.stream.Collectors.joining("\n"));
-            String functions = caller.substring(caller.indexOf("    static HttpResponse<String> sendCURL("), caller.indexOf("    // ---- the command line"));
-            Files.writeString(dir.resolve("Functions.java"), imports + "\nclass Functions {\n" + functions + "}\n");
+            String imports = List.of("java.io", "java.net", "java.net.http", "java.nio.charset", "java.time", "java.util",
+                "java.util.concurrent", "java.math").stream().map(p -> "import " + p + ".*;").collect(java.util.stream.Collectors.joining("\n"));
+            Files.writeString(dir.resolve("Mine.java"), imports + "\nclass Mine {\n" + copyBlock() + "}\n");
             List<String> args = new java.util.ArrayList<>(List.of("--release", "17", "-d", dir.resolve("classes").toString(),
-                dir.resolve("Functions.java").toString()));
-            for (String f : List.of("res.java", "Php.java", "Idempotency.java")) args.add(Support.ROOT.resolve(f).toString());
+                dir.resolve("Mine.java").toString()));
             java.io.ByteArrayOutputStream errors = new java.io.ByteArrayOutputStream();
             int status = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, errors, args.toArray(String[]::new));
+            assertEquals(0, status, errors.toString(StandardCharsets.UTF_8));
+            // And the endpoint's own files: res.java with Php.java and Idempotency.java.
+            args = new java.util.ArrayList<>(List.of("--release", "17", "-d", dir.resolve("endpoint").toString()));
+            for (String f : List.of("res.java", "Php.java", "Idempotency.java")) args.add(Support.ROOT.resolve(f).toString());
+            status = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, errors, args.toArray(String[]::new));
             assertEquals(0, status, errors.toString(StandardCharsets.UTF_8));
         } finally {
             try (var files = Files.walk(dir)) {
                 for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
             }
         }
+    }
+
+    /**
+     * ./jbang keeps the command JBang printed for a script run and runs it again without JBang (here its
+     * jar is even taken away), and sees an edit to a file the script pulls in with //SOURCES.
+     */
+    @Test
+    void jbangRunsAKeptScriptWithoutJBangAndSeesAnEdit() throws Exception {
+        Path clone = Files.createTempDirectory("asynccall-clone");
+        try {
+            run(Support.ROOT, "git", "clone", "-q", Support.ROOT.toString(), clone.toString());
+            Path jar = Files.list(Support.ROOT.resolve(".jbang")).filter(p -> p.getFileName().toString().endsWith("-all.jar")).findFirst().orElseThrow();
+            Files.createDirectories(clone.resolve(".jbang"));
+            Files.copy(jar, clone.resolve(".jbang").resolve(jar.getFileName()));
+            assertTrue(run(clone, "./jbang", "res", "a=1").contains("[a] => 1\n"));
+            Path away = clone.resolve(".jbang").resolve("away.jar");
+            Files.move(clone.resolve(".jbang").resolve(jar.getFileName()), away);
+            assertTrue(run(clone, "./jbang", "res", "b=2").contains("[b] => 2\n"), "ran without JBang's jar");
+            Files.move(away, clone.resolve(".jbang").resolve(jar.getFileName()));
+            Path php = clone.resolve("Php.java");
+            Files.writeString(php, Files.readString(php).replace("out.append(\"Array\\n\")", "out.append(\"Edited\\n\")"));
+            assertTrue(run(clone, "./jbang", "res", "c=3").startsWith("Edited\n"), "the edit is seen");
+        } finally {
+            try (var files = Files.walk(clone)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static String run(Path dir, String... command) throws Exception {
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), String.join(" ", command) + ": " + out);
+        return out.replaceAll("(?m)^\\[jbang\\].*\n", "");
     }
 }

@@ -26,9 +26,27 @@ import static org.junit.platform.engine.discovery.ClassNameFilter.includeClassNa
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClasspathRoots;
 import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.request;
 
-/** The test suite: runs every *Test class with JUnit Jupiter and ends with "N passed, N failed". */
+/** The test suite: runs every *Test class (or those named by the words given) with JUnit Jupiter and ends with "N passed, N failed". */
 public class main {
+    static final String USAGE = """
+        Usage: tests [WORD...] [-h]
+        Runs the test suite (every tests/*Test.java, JUnit Jupiter) and ends with "N passed, N failed".
+          WORD        run only the test classes whose names contain one of the words, e.g. Load or Nginx
+          -h, --help  this help
+        """;
+
     public static void main(String... args) throws Exception {
+        if (java.util.Arrays.asList(args).contains("-h") || java.util.Arrays.asList(args).contains("--help")) {
+            System.out.print(USAGE);
+            return;
+        }
+        for (String word : args) {
+            if (!word.matches("[A-Za-z0-9_$]+")) {
+                System.err.println("Error: invalid value given for WORD: " + word + " (letters and digits of a class name)");
+                System.err.print(USAGE);
+                System.exit(2);
+            }
+        }
         // The JDK's HTTP server reads its settings once, when its first server starts: serve.java's come
         // first, with a request timeout of 3 s instead of 30 so that the stalled-request test is quick.
         System.setProperty("sun.net.httpserver.maxReqTime", "3");
@@ -36,7 +54,8 @@ public class main {
         Path classes = Path.of(main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         LauncherDiscoveryRequest discovery = request()
             .selectors(selectClasspathRoots(Set.of(classes)))
-            .filters(includeClassNamePatterns(args.length > 0 ? args[0] : ".*Test"))
+            .filters(includeClassNamePatterns(args.length == 0 ? new String[] {".*Test"}
+                : java.util.Arrays.stream(args).map(word -> ".*" + word + ".*").toArray(String[]::new)))
             .build();
         SummaryGeneratingListener summary = new SummaryGeneratingListener();
         Launcher launcher = LauncherFactory.create();
