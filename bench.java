@@ -108,11 +108,6 @@ public class bench {
             f.put("fires_per_s", Math.round(perSecond));
             table.add(new String[] {"throughput: sendSock from 4 threads", String.format("%,.0f fires/s", perSecond), "", "",
                 delivered + " of " + n});
-
-            double jbangTest = median(runs, "./jbang test", () -> wall(List.of("./jbang", "test", "--url", url.toString())));
-            double javaTest = median(runs, "java test.java", () -> wall(List.of(JAVA, "test.java", "--url", url.toString())));
-            f.put("test_wall_s", round(jbangTest));
-            f.put("java_test_wall_s", round(javaTest));
         }
 
         // Held in flight: the work of n calls sleeping at once. With Prefer: respond-async the connections
@@ -128,13 +123,7 @@ public class bench {
         f.put("inflight_sock_rss_mib", Math.round(sockRss));
         table.add(new String[] {"in flight at once: sendSock, connections open", n + " calls", "", "", String.format("peak RSS %.0f MiB", sockRss)});
 
-        Double php = php(runs);
-        f.put("php_test_wall_s", php == null ? null : round(php));
-        f.put("ratio_vs_php", php == null ? null : round((Double) f.get("test_wall_s") / php));
-        table.add(new String[] {"whole process: ./jbang test", f.get("test_wall_s") + " s", "", "", "median of " + runs});
-        table.add(new String[] {"whole process: java test.java", f.get("java_test_wall_s") + " s", "", "", "median of " + runs});
-        table.add(new String[] {"whole process: php test.php (the article)", php == null ? "no PHP" : round(php) + " s", "", "",
-            php == null ? "" : "median of " + runs + "; ./jbang test takes " + f.get("ratio_vs_php") + " of it"});
+        wholeProcesses(runs, f, table);
         f.put("jdk", Runtime.version().toString());
         f.put("cores", Runtime.getRuntime().availableProcessors());
         f.put("date", LocalDate.now().toString());
@@ -214,15 +203,49 @@ public class bench {
         double seconds() throws Exception;
     }
 
-    static double median(int runs, String what, Wall wall) throws Exception {
-        wall.seconds(); // a first run builds and caches what it needs
-        double[] s = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            s[i] = wall.seconds();
-            progress.printf("%s: %.2f s%n", what, s[i]);
+    /**
+     * The whole test process, each command run in turn (A B C A B C ...) so that the machine's ups and
+     * downs fall on all of them alike: ./jbang test and java test.java against serve.java, and the
+     * article's php test.php against php -S; the median and the spread (min to max) of each.
+     */
+    static void wholeProcesses(int runs, Map<String, Object> f, List<String[]> table) throws Exception {
+        try (Server server = new Server("--sleep", "0"); Php php = Php.start()) {
+            String url = server.url.toString();
+            Map<String, Wall> commands = new LinkedHashMap<>();
+            commands.put("./jbang test", () -> wall(List.of("./jbang", "test", "--url", url)));
+            commands.put("java test.java", () -> wall(List.of(JAVA, "test.java", "--url", url)));
+            if (php != null) commands.put("php test.php (the article)", () -> wall(List.of("php", "tests/php/test.php", php.url)));
+            for (int warm = 0; warm < 3; warm++) for (Wall w : commands.values()) w.seconds(); // builds, caches, the AOT cache
+            Map<String, double[]> times = new LinkedHashMap<>();
+            commands.keySet().forEach(k -> times.put(k, new double[runs]));
+            for (int i = 0; i < runs; i++) {
+                for (Map.Entry<String, Wall> c : commands.entrySet()) {
+                    times.get(c.getKey())[i] = c.getValue().seconds();
+                    progress.printf("%s: %.3f s%n", c.getKey(), times.get(c.getKey())[i]);
+                }
+            }
+            for (Map.Entry<String, double[]> t : times.entrySet()) {
+                double[] s = t.getValue().clone();
+                Arrays.sort(s);
+                t.setValue(new double[] {s[runs / 2], s[0], s[runs - 1]});
+            }
+            double[] jbang = times.get("./jbang test"), java = times.get("java test.java"), article = times.get("php test.php (the article)");
+            f.put("test_wall_s", round3(jbang[0]));
+            f.put("test_wall_spread_s", List.of(round3(jbang[1]), round3(jbang[2])));
+            f.put("java_test_wall_s", round3(java[0]));
+            f.put("php_test_wall_s", article == null ? null : round3(article[0]));
+            f.put("ratio_vs_php", article == null ? null : round(jbang[0] / article[0]));
+            for (Map.Entry<String, double[]> t : times.entrySet()) {
+                double[] m = t.getValue();
+                String note = "median of " + runs + " alternated, " + String.format("%.3f to %.3f s", m[1], m[2])
+                    + (t.getValue() == article ? String.format("; ./jbang test takes %.2f of it", jbang[0] / m[0]) : "");
+                table.add(new String[] {"whole process: " + t.getKey(), String.format("%.3f s", m[0]), "", "", note});
+            }
         }
-        Arrays.sort(s);
-        return s[runs / 2];
+    }
+
+    static double round3(double v) {
+        return Math.round(v * 1000) / 1000.0;
     }
 
     /** Runs a command to its end; its wall time in seconds. */
@@ -236,34 +259,39 @@ public class bench {
         return (System.nanoTime() - t) / 1e9;
     }
 
-    /** The article's test.php (tests/php/test.php) against php -S serving its res.php; null without PHP. */
-    static Double php(int runs) throws Exception {
-        try {
-            if (new ProcessBuilder("php", "-r", "exit(function_exists('curl_init') ? 0 : 1);").start().waitFor() != 0) return null;
-        } catch (IOException noPhp) {
-            progress.println("php: not installed, its row is left out");
-            return null;
-        }
-        int port;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        ProcessBuilder pb = new ProcessBuilder("php", "-S", "127.0.0.1:" + port, "-t", "tests/php")
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true);
-        pb.environment().put("RES_SLEEP", "5");
-        Process server = pb.start();
-        try {
+    /** php -S serving the article's res.php (tests/php), for its test.php; null without PHP and its curl. */
+    record Php(Process server, String url) implements AutoCloseable {
+        static Php start() throws Exception {
+            try {
+                if (new ProcessBuilder("php", "-r", "exit(function_exists('curl_init') ? 0 : 1);").start().waitFor() != 0) return null;
+            } catch (IOException noPhp) {
+                progress.println("php: not installed, its row is left out");
+                return null;
+            }
+            int port;
+            try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            ProcessBuilder pb = new ProcessBuilder("php", "-S", "127.0.0.1:" + port, "-t", "tests/php")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true);
+            pb.environment().put("RES_SLEEP", "5");
+            Process server = pb.start();
             for (long deadline = System.nanoTime() + 10_000_000_000L; ; ) {
                 try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
                     break;
                 } catch (IOException notYet) {
-                    if (System.nanoTime() > deadline) throw notYet;
+                    if (System.nanoTime() > deadline) {
+                        server.destroyForcibly();
+                        throw notYet;
+                    }
                     Thread.onSpinWait();
                 }
             }
-            String url = "http://127.0.0.1:" + port + "/res.php";
-            return median(runs, "php test.php", () -> wall(List.of("php", "tests/php/test.php", url)));
-        } finally {
+            return new Php(server, "http://127.0.0.1:" + port + "/res.php");
+        }
+
+        @Override
+        public void close() {
             server.destroyForcibly();
         }
     }

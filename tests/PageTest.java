@@ -49,6 +49,26 @@ class PageTest {
     }
 
     @Test
+    void theEventsStreamStartsAtOnceLongBeforeTheFirstCallEnds() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "30");
+             java.net.Socket events = new java.net.Socket("127.0.0.1", server.port())) {
+            String page = Support.raw(server.port(), "GET /test.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            java.util.regex.Matcher id = java.util.regex.Pattern.compile("/events\\?page=([0-9a-f]{16})").matcher(page);
+            assertTrue(id.find(), page);
+            events.setSoTimeout(5000); // the calls work 30 s: what comes must come from the stream's start
+            events.getOutputStream().write(("GET /events?page=" + id.group(1) + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes());
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(events.getInputStream()));
+            assertEquals("HTTP/1.1 200 OK", in.readLine());
+            String line;
+            while (!(line = in.readLine()).isEmpty()) {
+                if (line.toLowerCase().startsWith("content-type:")) assertTrue(line.contains("text/event-stream"), line);
+            }
+            assertTrue(in.readLine().matches("[0-9a-f]+"), "a chunk"); // chunked: its size, then the comment line
+            assertEquals(": the calls are working", in.readLine());
+        }
+    }
+
+    @Test
     void thePageIsHtmlWithAStrictContentSecurityPolicyAndEventsNeedAKnownPage() throws Exception {
         try (Support.Server server = new Support.Server("--sleep", "0")) {
             String page = Support.raw(server.port(), "GET /test.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
