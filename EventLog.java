@@ -9,8 +9,9 @@ import java.time.Instant;
 
 /**
  * serve --events FILE: the endpoint's events as JSON lines, one object a line, for programs (a test, a
- * log shipper) rather than people: {"event":"accepted"|"warning"|"done", "time", "id", "from", "method",
- * "uri", "key"} and, for "done", "status", "note", "answer" (at most res.ANSWER_KEPT bytes of it) and
+ * log shipper) rather than people: {"event":"accepted"|"started"|"warning"|"done", "time", "id", "from",
+ * "method", "uri", "key"} and, for "done", "status" (sent), "work_status" (of the work's answer, 0 when
+ * not worked), "exit" (a command's), "note", "answer" (at most res.ANSWER_KEPT bytes of it) and
  * "answer_bytes"; for "warning", "text". Byte strings from a request are shown as UTF-8, an invalid
  * byte as U+FFFD. A line is written whole, so a reader never sees half an event.
  */
@@ -32,13 +33,20 @@ final class EventLog implements res.Listener {
     }
 
     @Override
+    public void started(res.Call call) {
+        write(start("started", call).append('}'));
+    }
+
+    @Override
     public void warning(res.Call call, String text) {
         write(start("warning", call).append(",\"text\":").append(json(text)).append('}'));
     }
 
     @Override
     public void done(res.Done done) {
-        StringBuilder line = start("done", done.call()).append(",\"status\":").append(done.status());
+        StringBuilder line = start("done", done.call()).append(",\"status\":").append(done.status())
+            .append(",\"work_status\":").append(done.workStatus());
+        if (done.exit() >= 0) line.append(",\"exit\":").append(done.exit());
         if (done.note() != null) line.append(",\"note\":").append(json(done.note()));
         if (done.answer() != null) {
             line.append(",\"answer\":").append(json(done.answer())).append(",\"answer_bytes\":").append(done.answerBytes());

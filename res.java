@@ -35,28 +35,79 @@ import java.util.concurrent.Semaphore;
  */
 public class res implements HttpHandler {
 
-    /** How the endpoint works: the sleep, workers (0: no bound), the token (null: none), Idempotency-Keys remembered (0: header ignored). */
-    public record Settings(Duration sleep, int workers, String token, int keys) {}
+    /**
+     * How the endpoint works: the sleep, workers (0: no bound), the token (null: none), Idempotency-Keys
+     * remembered (0: header ignored), and the work (null: the article's, sleep then print_r).
+     */
+    public record Settings(Duration sleep, int workers, String token, int keys, Work work) {}
+
+    /** Work other than the article's: a command (--run), a Java function. What it throws fails the call. */
+    public interface Work {
+        Result work(Call call, Received received) throws Exception;
+    }
+
+    /**
+     * A call as a Java function sees it: the call, its method, $_REQUEST as PHP builds it (keys Long or
+     * String, values String or such a map), its headers, and its raw body.
+     */
+    public record Request(Call call, String method, Map<Object, Object> data, Map<String, List<String>> headers, byte[] body) {}
+
+    /** A Java function as the work of each call: what it returns is the answer (text/plain), what it throws fails the call. */
+    public interface Job {
+        String answer(Request request) throws Exception;
+    }
+
+    /** The work of a Job: the call's $_REQUEST built as PHP would, then the function. */
+    static Work of(Job job) {
+        return (call, received) -> {
+            Map<Object, Object> data = Php.request(received.method(), received.rawQuery(), received.contentType(), received.body(), warning -> { });
+            String answer = job.answer(new Request(call, received.method(), data, received.headers(), received.body()));
+            return new Result(200, Map.of(), (answer == null ? "" : answer).getBytes(StandardCharsets.UTF_8), -1, null, null);
+        };
+    }
+
+    /**
+     * What a work gave: the status and headers of its answer, the answer (at most what the work chose to
+     * keep), the exit code of a command (-1: not a command), why it failed (null: it did not), and a
+     * remark for the log (null: none).
+     */
+    public record Result(int status, Map<String, String> headers, byte[] body, int exit, String failure, String remark) {
+        static Result text(int status, String text, String failure) {
+            return new Result(status, Map.of(), text.getBytes(StandardCharsets.UTF_8), -1, failure, null);
+        }
+    }
 
     /** A call as the server speaks of it: its id, method, URI as sent, caller and Idempotency-Key (or null). */
     public record Call(String id, String method, URI uri, InetSocketAddress from, String key) {}
 
-    /** What a call received: all its work needs, held while it waits (the body as sent, at most post_max_size). */
-    public record Received(String method, String rawQuery, String contentType, byte[] body) {}
+    /**
+     * What a call received: all its work needs, held while it waits: the method, the raw query, the
+     * Content-Type, the headers, the body (as sent, at most post_max_size), and the address it came to.
+     */
+    public record Received(String method, String rawQuery, String contentType, Map<String, List<String>> headers, byte[] body,
+                           InetSocketAddress local) {}
 
     /**
-     * The end of a call, worked or refused: the status sent, the first ANSWER_KEPT bytes of its answer
-     * (one char per byte; null when there is none), the answer's whole length, and a note on why it was
-     * refused or not worked on (or null).
+     * The end of a call, worked or refused: the status sent (202 for a call accepted at once), the
+     * status of its work's answer (0: not worked), a command's exit code (-1: none), the first
+     * ANSWER_KEPT bytes of the answer (one char per byte; null when there is none), the answer's whole
+     * length, and a note on why it was refused, not worked on or failed (null: it was worked on).
      */
-    public record Done(Call call, int status, String answer, long answerBytes, String note) {}
+    public record Done(Call call, int status, int workStatus, int exit, String answer, long answerBytes, String note) {
+        static Done refused(Call call, int status, String note) {
+            return new Done(call, status, 0, -1, null, 0, note);
+        }
+    }
 
     /**
      * Told what happens to each call: accepted (the whole request is in and counted as working),
-     * warnings while reading its variables, its end (exactly once, refusals included).
+     * started (its work begins, once a worker is free), warnings while reading its variables, its end
+     * (exactly once, refusals included).
      */
     public interface Listener {
         default void accepted(Call call) {}
+
+        default void started(Call call) {}
 
         default void warning(Call call, String text) {}
 
@@ -122,7 +173,7 @@ public class res implements HttpHandler {
             tell(l -> l.accepted(call));
             done = serve(exchange, call, received);
         } catch (RuntimeException | Error e) {
-            done = new Done(call, send(exchange, 500, "Internal Server Error\n", true), null, 0, "failed: " + e);
+            done = Done.refused(call, send(exchange, 500, "Internal Server Error\n", true), "failed: " + e);
         } finally {
             exchange.close();
             // null: the call was accepted and its work goes on in the background, which finishes it.
@@ -144,7 +195,7 @@ public class res implements HttpHandler {
         if (prefersAsync(exchange.getRequestHeaders().get("Prefer"))) {
             exchange.getResponseHeaders().set("Preference-Applied", "respond-async");
             exchange.getResponseHeaders().set("Location", "/calls/" + call.id());
-            send(exchange, 202, null, false);
+            send(exchange, 202, "", false);
             if (ownsKey) keys.done(call.key(), 202);
             exchange.close();
             // The work goes on in a thread of its own, which holds what the call received but not its exchange.
@@ -162,17 +213,55 @@ public class res implements HttpHandler {
     }
 
     /**
-     * Works on a call, then builds its answer: streamed to the caller when there is one to answer
-     * (exchange not null), and kept (its first ANSWER_KEPT bytes) for the Done event.
+     * Works on a call (once a worker is free), then answers: the article's work streams its print_r to
+     * the caller when there is one to answer (exchange not null); the Done event keeps the answer's
+     * first ANSWER_KEPT bytes.
      */
     private Done work(Call call, Received received, HttpExchange exchange) {
+        Result result = null;
         try {
-            sleep();
+            if (workers != null) workers.acquire();
+            try {
+                tell(l -> l.started(call));
+                if (settings.work() == null) {
+                    Duration sleep = settings.sleep();
+                    Thread.sleep(sleep.toMillis(), sleep.toNanosPart() % 1_000_000);
+                } else {
+                    result = settings.work().work(call, received);
+                }
+            } finally {
+                if (workers != null) workers.release();
+            }
         } catch (InterruptedException stopping) {
             Thread.currentThread().interrupt();
             if (exchange != null) send(exchange, 503, "Service Unavailable: the server is stopping\n", true);
-            return new Done(call, exchange == null ? 202 : 503, null, 0, "stopped before the work was done");
+            return Done.refused(call, exchange == null ? 202 : 503, "stopped before the work was done");
+        } catch (Exception e) {
+            result = Result.text(500, "Internal Server Error\n", "failed: " + e);
         }
+        if (result == null) return printR(call, received, exchange);
+        if (result.remark() != null) {
+            String remark = result.remark();
+            tell(l -> l.warning(call, remark));
+        }
+        return reply(call, result, exchange);
+    }
+
+    /** The answer of a work other than the article's: sent when a caller waits for it, kept for the Done event. */
+    private static Done reply(Call call, Result result, HttpExchange exchange) {
+        int sent = 202;
+        if (exchange != null) {
+            result.headers().forEach((name, value) -> exchange.getResponseHeaders().set(name, value));
+            exchange.getResponseHeaders().putIfAbsent("Content-Type", List.of("text/plain; charset=UTF-8"));
+            sent = send(exchange, result.status(), result.body(), false);
+        }
+        byte[] body = result.body();
+        String kept = new String(body, 0, Math.min(body.length, ANSWER_KEPT), StandardCharsets.ISO_8859_1);
+        return new Done(call, sent, result.status(), result.exit(), kept, body.length, result.failure());
+    }
+
+    /** The article's answer: print_r of ['method' => ..., 'data' => $_REQUEST]. */
+    private Done printR(Call call, Received received, HttpExchange exchange) {
         Map<Object, Object> data;
         Answer answer = new Answer(null);
         // An answer no caller waits for is built a few at a time: calls that end together hold one parse each at most.
@@ -183,11 +272,11 @@ public class res implements HttpHandler {
             print(data, answer);
         } catch (RuntimeException e) {
             if (exchange != null) send(exchange, 500, "Internal Server Error\n", true);
-            return new Done(call, exchange == null ? 202 : 500, null, 0, "failed: " + e);
+            return new Done(call, exchange == null ? 202 : 500, 500, -1, null, 0, "failed: " + e);
         } finally {
             if (exchange == null) answering.release();
         }
-        if (exchange == null) return new Done(call, 202, answer.kept(), answer.length(), null);
+        if (exchange == null) return new Done(call, 202, 200, -1, answer.kept(), answer.length(), null);
         // The length first, so that the answer has a Content-Length and the connection stays usable.
         try {
             exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
@@ -202,7 +291,7 @@ public class res implements HttpHandler {
         } catch (IOException hungUp) {
             // The caller left before the whole answer: the work is done all the same.
         }
-        return new Done(call, 200, answer.kept(), answer.length(), null);
+        return new Done(call, 200, 200, -1, answer.kept(), answer.length(), null);
     }
 
     private static void print(Map<Object, Object> data, Answer to) {
@@ -273,7 +362,7 @@ public class res implements HttpHandler {
     private static Done refuse(HttpExchange exchange, Call call, Refusal refusal) {
         if (refusal.status() == 401) exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
         send(exchange, refusal.status(), refusal.text() + "\n", refusal.status() >= 400);
-        return new Done(call, refusal.status(), null, 0, refusal.text());
+        return Done.refused(call, refusal.status(), refusal.text());
     }
 
     /** The end of a call worked in the background: the listener told, then the count of calls working. */
@@ -401,7 +490,7 @@ public class res implements HttpHandler {
     private static Received read(HttpExchange call) throws BodyEndedEarly {
         byte[] body = readBody(call);
         return body == null ? null : new Received(call.getRequestMethod(), call.getRequestURI().getRawQuery(),
-            call.getRequestHeaders().getFirst("Content-Type"), body);
+            call.getRequestHeaders().getFirst("Content-Type"), Map.copyOf(call.getRequestHeaders()), body, call.getLocalAddress());
     }
 
     private static byte[] readBody(HttpExchange call) throws BodyEndedEarly {
@@ -448,25 +537,18 @@ public class res implements HttpHandler {
         return false;
     }
 
-    /** The work: --sleep, at most --workers at once (the others wait their turn, in arrival order). */
-    private void sleep() throws InterruptedException {
-        if (workers != null) workers.acquire();
-        try {
-            Duration work = settings.sleep();
-            Thread.sleep(work.toMillis(), work.toNanosPart() % 1_000_000);
-        } finally {
-            if (workers != null) workers.release();
-        }
-    }
-
     /**
      * Sends an answer; a caller that has gone away is expected, so a failed write is not an error.
      * close: say "Connection: close" (a refusal whose body may not have been read).
      */
     static int send(HttpExchange call, int status, String text, boolean close) {
+        call.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
+        return send(call, status, text == null ? new byte[0] : text.getBytes(StandardCharsets.ISO_8859_1), close);
+    }
+
+    /** Sends an answer of these bytes, with the Content-Type already set. */
+    static int send(HttpExchange call, int status, byte[] bytes, boolean close) {
         try {
-            byte[] bytes = text == null ? new byte[0] : text.getBytes(StandardCharsets.ISO_8859_1);
-            call.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
             call.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
             if (close) call.getResponseHeaders().set("Connection", "close");
             boolean noBody = bytes.length == 0 || call.getRequestMethod().equals("HEAD");

@@ -1,6 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES res.java Php.java Idempotency.java Page.java EventLog.java Tls.java test.java
+//SOURCES res.java Php.java Idempotency.java Page.java EventLog.java Tls.java Command.java Monitor.java test.java
 //JAVA_OPTIONS -Xmx320m
 //COMPILE_OPTIONS -XDignore.symbol.file
 
@@ -50,6 +50,8 @@ import java.util.logging.Logger;
  */
 public class serve {
     static final int IDEMPOTENCY_KEYS = 100_000;
+    /** Finished calls whose monitor stays readable, at most (each for --keep seconds). */
+    static final int MONITORS_KEPT = 100_000;
     static final int MAX_HEAD_BYTES = 1024 * 1024 + 64 * 1024;
 
     static {
@@ -82,16 +84,30 @@ public class serve {
     }
 
     public static void main(String... args) {
-        int status = start(System.err, args);
+        run(args, null);
+    }
+
+    /**
+     * serve with a Java function as the work of each call, for a script of yours that pulls serve.java
+     * in with //SOURCES: serve.run(args, request -> ...). The options are serve's (without --run).
+     */
+    public static void run(String[] args, res.Job job) {
+        int status = start(System.err, job, args);
         if (status != 0) System.exit(status);
     }
 
-    /** Starts the server and returns 0 (it keeps running), or 1 when it cannot listen, 2 for bad arguments. */
     static int start(PrintStream err, String... args) {
+        return start(err, null, args);
+    }
+
+    /** Starts the server and returns 0 (it keeps running), or 1 when it cannot listen, 2 for bad arguments. */
+    static int start(PrintStream err, res.Job job, String... args) {
         Options options;
         try {
             options = Options.parse(args);
             options.checkAddress();
+            if (job != null && options.run != null) throw new IllegalArgumentException("--run is not for a server with a Java function as its work");
+            if (job != null) options.work = res.of(job);
         } catch (IllegalArgumentException e) {
             err.println("Error: " + e.getMessage());
             err.print(USAGE);
@@ -161,6 +177,11 @@ public class serve {
         }
 
         @Override
+        public void started(res.Call call) {
+            each(l -> l.started(call));
+        }
+
+        @Override
         public void warning(res.Call call, String text) {
             each(l -> l.warning(call, text));
         }
@@ -189,6 +210,8 @@ public class serve {
         final Listeners listeners;
         final res endpoint;
         final Page page;
+        final Monitor monitor;
+        private final Command command;
         private final String host;
         private final Handler rejections;
 
@@ -202,7 +225,11 @@ public class serve {
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
                 options.tls == null ? Tls.jdk() : Tls.trusting(Path.of(options.tlsCert)));
             listeners.add(page);
-            this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS), calls, listeners);
+            this.command = options.run == null ? null : new Command(options.run, options.workTimeout);
+            res.Work work = command != null ? command : options.work;
+            this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work), calls, listeners);
+            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted);
+            listeners.add(monitor);
         }
 
         static Server start(Options options, OutputStream logTo) throws IOException {
@@ -239,11 +266,13 @@ public class serve {
             for (String path : List.of("/res.php", "/res")) routes.put(path, endpoint);
             for (String path : List.of("/test.php", "/test")) routes.put(path, call -> page(call, false));
             routes.put("/events", call -> page(call, true));
+            routes.put("/calls/", monitor::handle);
             routes.put("/", notFound);
             routes.forEach((path, handler) -> {
-                boolean pageRoute = !path.startsWith("/res") && !path.equals("/");
-                HttpHandler exact = HttpHandlers.handleOrElse(call -> call.getRequestURI().getPath().equals(path)
-                    && (!pageRoute || call.getRequestMethod().equals("GET")), handler, notFound);
+                boolean getOnly = !path.startsWith("/res") && !path.equals("/");
+                boolean prefix = path.endsWith("/") && !path.equals("/");
+                HttpHandler exact = HttpHandlers.handleOrElse(call -> (prefix ? call.getRequestURI().getPath().startsWith(path)
+                    : call.getRequestURI().getPath().equals(path)) && (!getOnly || call.getRequestMethod().equals("GET")), handler, notFound);
                 List<Filter> filters = http.createContext(path, exact).getFilters();
                 filters.add(Filter.beforeHandler("log arrivals", log::arrival));
                 filters.add(new Sane(log));
@@ -312,6 +341,7 @@ public class serve {
                 Thread.currentThread().interrupt();
                 abandoned = working();
             }
+            if (command != null) command.stop(); // and their children: nothing of ours outlives the server
             calls.shutdownNow();
             try {
                 calls.awaitTermination(5, TimeUnit.SECONDS);
@@ -543,7 +573,9 @@ public class serve {
         Duration sleep = Duration.ofSeconds(5);
         Duration grace = Duration.ofSeconds(30);
         int workers;
-        String token, events, tlsCert, tlsKey;
+        String token, events, tlsCert, tlsKey, run;
+        Duration workTimeout, keep = Duration.ofHours(1);
+        res.Work work;
         javax.net.ssl.SSLContext tls;
         boolean verbose, help, insecure;
 
@@ -561,6 +593,9 @@ public class serve {
                     case "--workers" -> o.workers = workers(value(args, ++i, option));
                     case "--token-file" -> tokenFile = value(args, ++i, option);
                     case "--events" -> o.events = value(args, ++i, option);
+                    case "--run" -> o.run = command(value(args, ++i, option));
+                    case "--work-timeout" -> o.workTimeout = seconds(value(args, ++i, option), option);
+                    case "--keep" -> o.keep = seconds(value(args, ++i, option), option);
                     case "--tls-cert" -> o.tlsCert = value(args, ++i, option);
                     case "--tls-key" -> o.tlsKey = value(args, ++i, option);
                     default -> {
@@ -638,6 +673,11 @@ public class serve {
             throw new IllegalArgumentException("invalid value given for " + option + ": " + s);
         }
 
+        private static String command(String s) {
+            if (s.isBlank() || s.indexOf('\0') >= 0) throw new IllegalArgumentException("invalid value given for --run: a command line for sh -c");
+            return s;
+        }
+
         private static int workers(String s) {
             try {
                 int v = Integer.parseInt(s);
@@ -650,14 +690,22 @@ public class serve {
     }
 
     static final String USAGE = """
-        Usage: serve [HOST:PORT] [--sleep SECONDS] [--workers N] [--grace SECONDS] [--token-file FILE]
-                     [--insecure] [--tls-cert FILE --tls-key FILE] [--events FILE] [-v] [-h]
+        Usage: serve [HOST:PORT] [--sleep SECONDS] [--run CMD] [--work-timeout SECONDS] [--workers N]
+                     [--keep SECONDS] [--grace SECONDS] [--token-file FILE] [--insecure]
+                     [--tls-cert FILE --tls-key FILE] [--events FILE] [-v] [-h]
         Serves the endpoint (/res.php and /res) and the article's page (/test.php and /test, which fires the
-        four calls at /res.php and shows them finish), and logs like php -S. SIGINT or SIGTERM stops it gracefully.
+        four calls at /res.php and shows them finish), each call's monitor (/calls/ID), and logs like php -S.
+        SIGINT or SIGTERM stops it gracefully.
           HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 takes a free port)
           --sleep SECONDS    how long each call works (default 5; decimals allowed)
+          --run CMD          each call's work is this command line, run with sh -c: the request's CGI/1.1
+                             variables in its environment, its body on stdin, stdout (1 MiB at most) the
+                             answer, exit 0 done and anything else failed (instead of --sleep)
+          --work-timeout SECONDS  end a --run command, and its children, after this long (default: no limit)
           --workers N        at most N calls worked on at once, the others wait their turn
                              (default: no bound, a virtual thread per call; 1 = one at a time, as php -S)
+          --keep SECONDS     how long a finished call's monitor (GET /calls/ID, named by each 202's
+                             Location) stays readable (default 3600; 100000 finished calls at most)
           --grace SECONDS    on SIGINT/SIGTERM, how long the calls in progress may take to finish (default 30)
           --token-file FILE  only calls with "Authorization: Bearer TOKEN" (the file's content) are served;
                              the ASYNCCALL_TOKEN environment variable does the same

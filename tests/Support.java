@@ -228,8 +228,8 @@ final class Support {
                 e.has("key") ? e.get("key").getAsString() : null);
             switch (e.get("event").getAsString()) {
                 case "accepted" -> accepted(call);
-                case "done" -> done(new res.Done(call, e.get("status").getAsInt(),
-                    e.has("answer") ? latin1(e.get("answer").getAsString()) : null,
+                case "done" -> done(new res.Done(call, e.get("status").getAsInt(), e.get("work_status").getAsInt(),
+                    e.has("exit") ? e.get("exit").getAsInt() : -1, e.has("answer") ? latin1(e.get("answer").getAsString()) : null,
                     e.has("answer_bytes") ? e.get("answer_bytes").getAsLong() : 0, e.has("note") ? e.get("note").getAsString() : null));
                 default -> { }
             }

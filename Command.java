@@ -1,0 +1,238 @@
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * serve --run CMD: each call's work is a command, the operator's fixed command line run through sh -c,
+ * as CGI/1.1 runs a script (RFC 3875): the request's meta-variables in its environment, its body on the
+ * command's stdin, and the command's stdout its answer. Nothing from the request is ever put into the
+ * command line. Exit 0 is done, anything else failed (the last lines of stderr go to the log).
+ */
+final class Command implements res.Work {
+    /** How much of the command's stdout is its answer; the rest is read and dropped. */
+    static final int ANSWER_LIMIT = 1 << 20;
+    /** How much of the end of its stderr is kept for the log. */
+    static final int STDERR_KEPT = 2048;
+
+    private final String command;
+    private final Duration timeout;
+    private final Set<Process> running = ConcurrentHashMap.newKeySet();
+
+    /** @param timeout how long a command may run before it and its children are ended; null for no limit */
+    Command(String command, Duration timeout) {
+        this.command = command;
+        this.timeout = timeout;
+    }
+
+    @Override
+    public res.Result work(res.Call call, res.Received received) throws InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder("sh", "-c", command);
+        Map<String, String> env = builder.environment();
+        env.remove("ASYNCCALL_TOKEN");
+        env.keySet().removeIf(name -> name.startsWith("HTTP_")); // only the request's, below
+        // A value the OS cannot carry (a NUL byte) leaves its variable out.
+        metaVariables(call, received).forEach((name, value) -> {
+            if (value.indexOf('\0') < 0) env.put(name, value);
+        });
+        Process process;
+        try {
+            process = builder.start();
+        } catch (IOException e) {
+            return res.Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
+        }
+        running.add(process);
+        try {
+            Drain out = new Drain(process.getInputStream(), ANSWER_LIMIT, false);
+            Drain err = new Drain(process.getErrorStream(), STDERR_KEPT, true);
+            Thread.ofVirtual().start(() -> {
+                try (OutputStream in = process.getOutputStream()) {
+                    in.write(received.body());
+                } catch (IOException readsNothing) {
+                    // A command that does not read its stdin closes it: not an error.
+                }
+            });
+            boolean ended = timeout == null ? process.waitFor() >= 0 : process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            if (!ended) {
+                end(process);
+                return res.Result.text(504, "Gateway Timeout: the work took longer than its limit\n",
+                    "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + err.tail());
+            }
+            // A child the command left running may keep its output open: what the command wrote is in by now.
+            out.join(Duration.ofMillis(200));
+            err.join(Duration.ofMillis(200));
+            int exit = process.exitValue();
+            String remark = out.total() > ANSWER_LIMIT ? "the command wrote " + out.total() + " bytes: its answer is the first "
+                + ANSWER_LIMIT : null;
+            if (exit != 0) {
+                return new res.Result(500, Map.of(), "Internal Server Error: the work failed\n".getBytes(StandardCharsets.UTF_8), exit,
+                    "exit " + exit + err.tail(), remark);
+            }
+            return cgiResponse(out.bytes(), remark);
+        } catch (InterruptedException stopping) {
+            end(process);
+            throw stopping;
+        } finally {
+            running.remove(process);
+        }
+    }
+
+    /** Ends a command and every process it started (TERM, then KILL a second later). */
+    static void end(Process process) {
+        List<ProcessHandle> all = new java.util.ArrayList<>(process.descendants().toList());
+        all.add(process.toHandle());
+        all.forEach(ProcessHandle::destroy);
+        for (ProcessHandle p : all) {
+            try {
+                p.onExit().get(1, TimeUnit.SECONDS);
+            } catch (Exception stillThere) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /** Ends the commands still running, and their children: the server is stopping. */
+    void stop() {
+        running.forEach(Command::end);
+    }
+
+    /**
+     * The CGI/1.1 meta-variables of a request (RFC 3875 section 4.1), ASYNCCALL_ID, and what php-cgi
+     * needs as nginx's fastcgi_params give it (REDIRECT_STATUS; REQUEST_URI). Authorization is never
+     * passed, nor Proxy as HTTP_PROXY (httpoxy).
+     */
+    static Map<String, String> metaVariables(res.Call call, res.Received r) {
+        Map<String, String> v = new LinkedHashMap<>();
+        InetSocketAddress local = r.local();
+        String host = r.headers().getOrDefault("Host", List.of("")).get(0);
+        v.put("GATEWAY_INTERFACE", "CGI/1.1");
+        v.put("SERVER_SOFTWARE", "asynccall");
+        v.put("SERVER_PROTOCOL", "HTTP/1.1");
+        v.put("SERVER_NAME", host.isEmpty() ? local.getAddress().getHostAddress() : host.replaceFirst(":\\d+$", "").replaceAll("^\\[|\\]$", ""));
+        v.put("SERVER_PORT", String.valueOf(local.getPort()));
+        v.put("REQUEST_METHOD", r.method());
+        v.put("QUERY_STRING", r.rawQuery() == null ? "" : r.rawQuery());
+        v.put("REQUEST_URI", call.uri().toString());
+        v.put("SCRIPT_NAME", call.uri().getRawPath());
+        v.put("PATH_INFO", "");
+        v.put("REMOTE_ADDR", call.from().getAddress().getHostAddress());
+        v.put("REMOTE_PORT", String.valueOf(call.from().getPort()));
+        v.put("REDIRECT_STATUS", "200");
+        if (r.contentType() != null) v.put("CONTENT_TYPE", r.contentType());
+        if (r.body().length > 0 || r.headers().containsKey("Content-length")) v.put("CONTENT_LENGTH", String.valueOf(r.body().length));
+        v.put("ASYNCCALL_ID", call.id());
+        r.headers().forEach((name, values) -> {
+            String meta = "HTTP_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
+            boolean own = meta.equals("HTTP_AUTHORIZATION") || meta.equals("HTTP_PROXY") || meta.equals("HTTP_CONTENT_TYPE")
+                || meta.equals("HTTP_CONTENT_LENGTH");
+            if (!own) v.put(meta, String.join(", ", values));
+        });
+        return v;
+    }
+
+    /**
+     * A CGI response (RFC 3875 section 6): when everything before the first blank line is header lines
+     * and one of them is Status, Content-Type or Location, those give the answer's status and headers
+     * and the rest is its body; any other output is the body as it stands.
+     */
+    static res.Result cgiResponse(byte[] out, String remark) {
+        String text = new String(out, StandardCharsets.ISO_8859_1);
+        int blank = text.indexOf("\n\n"), crlf = text.indexOf("\r\n\r\n");
+        int end = blank < 0 ? crlf : crlf < 0 ? blank : Math.min(blank, crlf);
+        Map<String, String> headers = new LinkedHashMap<>();
+        int status = 200;
+        boolean cgi = end > 0;
+        if (cgi) {
+            for (String line : text.substring(0, end).split("\r?\n")) {
+                int colon = line.indexOf(':');
+                if (colon <= 0 || !line.substring(0, colon).matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+                    cgi = false;
+                    break;
+                }
+                headers.put(line.substring(0, colon), line.substring(colon + 1).strip());
+            }
+        }
+        cgi = cgi && headers.keySet().stream().anyMatch(h -> h.equalsIgnoreCase("Status") || h.equalsIgnoreCase("Content-Type")
+            || h.equalsIgnoreCase("Location"));
+        if (!cgi) return new res.Result(200, Map.of(), out, 0, null, remark);
+        Map<String, String> answer = new LinkedHashMap<>();
+        for (Map.Entry<String, String> h : headers.entrySet()) {
+            String name = h.getKey().toLowerCase(Locale.ROOT);
+            if (name.equals("status")) {
+                status = statusOf(h.getValue());
+            } else if (!Set.of("connection", "transfer-encoding", "content-length", "keep-alive").contains(name)) {
+                answer.put(h.getKey(), h.getValue());
+            }
+            if (name.equals("location") && !headers.keySet().stream().anyMatch(k -> k.equalsIgnoreCase("Status"))) status = 302;
+        }
+        int bodyStart = end + (end == crlf ? 4 : 2);
+        byte[] body = java.util.Arrays.copyOfRange(out, bodyStart, out.length);
+        return new res.Result(status, answer, body, 0, null, remark);
+    }
+
+    private static int statusOf(String value) {
+        String code = value.strip().split(" ", 2)[0];
+        return code.matches("[1-5]\\d\\d") ? Integer.parseInt(code) : 500;
+    }
+
+    /** Reads a stream to its end on a thread of its own: the first (or last) limit bytes kept, all counted. */
+    private static final class Drain {
+        private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+        private final Thread thread;
+        private long total;
+
+        Drain(InputStream in, int limit, boolean keepLast) {
+            thread = Thread.ofPlatform().daemon().name("command output").start(() -> {
+                byte[] buffer = new byte[8192];
+                try (in) {
+                    for (int n; (n = in.read(buffer)) > 0; ) {
+                        synchronized (this) {
+                            total += n;
+                            if (keepLast) {
+                                kept.write(buffer, 0, n);
+                                if (kept.size() > 2 * limit) {
+                                    byte[] last = java.util.Arrays.copyOfRange(kept.toByteArray(), kept.size() - limit, kept.size());
+                                    kept.reset();
+                                    kept.write(last, 0, last.length);
+                                }
+                            } else if (kept.size() < limit) {
+                                kept.write(buffer, 0, Math.min(n, limit - kept.size()));
+                            }
+                        }
+                    }
+                } catch (IOException closed) {
+                    // the command is gone
+                }
+            });
+        }
+
+        void join(Duration wait) throws InterruptedException {
+            thread.join(wait);
+        }
+
+        synchronized byte[] bytes() {
+            return kept.toByteArray();
+        }
+
+        synchronized long total() {
+            return total;
+        }
+
+        /** The end of stderr for a log line: ": " and its last lines, or nothing. */
+        synchronized String tail() {
+            byte[] b = kept.toByteArray();
+            String s = new String(b, Math.max(0, b.length - STDERR_KEPT), Math.min(b.length, STDERR_KEPT), StandardCharsets.ISO_8859_1).strip();
+            return s.isEmpty() ? "" : ": " + s;
+        }
+    }
+}

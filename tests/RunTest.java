@@ -1,0 +1,190 @@
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * serve --run CMD: a command per call, as CGI/1.1 runs a script, and every bad command gets a defined
+ * answer: one that fails, cannot start, writes megabytes, never ends, forks and exits; and the
+ * article's own res.php run unchanged by php-cgi answers as the built-in endpoint does.
+ */
+class RunTest {
+    static Path dir;
+
+    @BeforeAll
+    static void folder() throws Exception {
+        dir = Files.createTempDirectory("asynccall-run");
+    }
+
+    @AfterAll
+    static void clean() throws Exception {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    private static String post(String target, String headers, String body) {
+        return "POST " + target + " HTTP/1.1\r\nHost: example.test:8080\r\nConnection: close\r\n" + headers
+            + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    @Test
+    void theCommandGetsTheRequestAsCgiVariablesAndItsBodyOnStdinAndNothingFromItInItsCommandLine() throws Exception {
+        String script = "printf '%s|' \"$GATEWAY_INTERFACE\" \"$REQUEST_METHOD\" \"$QUERY_STRING\" \"$CONTENT_TYPE\" \"$CONTENT_LENGTH\""
+            + " \"$SERVER_NAME\" \"$SERVER_PROTOCOL\" \"$SCRIPT_NAME\" \"$REMOTE_ADDR\" \"$HTTP_X_NOTE\" \"${HTTP_AUTHORIZATION-none}\""
+            + " \"${HTTP_PROXY-none}\" \"${ASYNCCALL_TOKEN-none}\" \"$ASYNCCALL_ID\"; echo; cat";
+        Path pwned = dir.resolve("pwned");
+        try (Support.Server server = new Support.Server("--run", script)) {
+            String q = "a=%24(touch%20" + pwned + ")&b=%60touch%20" + pwned + "%60;touch%20" + pwned;
+            String answer = Support.raw(server.port(), post("/res.php?" + q, "Content-Type: application/x-www-form-urlencoded\r\n"
+                + "X-Note: $(touch " + pwned + ")\r\nAuthorization: Bearer secret\r\nProxy: http://evil\r\n", "x=1&y=%202"));
+            assertEquals(200, Support.status(answer), answer);
+            res.Done done = server.calls.await(d -> d.note() == null, Duration.ofSeconds(10));
+            String[] seen = Support.body(answer).split("\n", 2)[0].split("\\|", -1);
+            assertEquals(List.of("CGI/1.1", "POST", q, "application/x-www-form-urlencoded", "10", "example.test", "HTTP/1.1", "/res.php",
+                "127.0.0.1", "$(touch " + pwned + ")", "none", "none", "none", done.call().id(), ""), List.of(seen));
+            assertEquals("x=1&y=%202", Support.body(answer).split("\n", 2)[1], "the body on stdin");
+            assertFalse(Files.exists(pwned), "nothing from the request ran");
+            assertEquals(0, done.exit());
+        }
+    }
+
+    @Test
+    void aCgiResponseSetsTheStatusAndHeadersAndAFailingCommandIsA500WithItsStderrInTheLog() throws Exception {
+        String script = "if [ \"$QUERY_STRING\" = fail ]; then echo partial; echo 'line one' >&2; echo 'it broke' >&2; exit 3; fi;"
+            + " printf 'Status: 201 Created\\r\\nContent-Type: application/json\\r\\nX-Mine: 1\\r\\n\\r\\n{\"ok\":true}'";
+        try (Support.Server server = new Support.Server("--run", script)) {
+            String ok = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(201, Support.status(ok), ok);
+            assertTrue(ok.toLowerCase().contains("\r\ncontent-type: application/json\r\n") && ok.toLowerCase().contains("\r\nx-mine: 1\r\n"), ok);
+            assertEquals("{\"ok\":true}", Support.body(ok));
+            String failed = Support.raw(server.port(), "GET /res.php?fail HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(500, Support.status(failed), failed);
+            assertEquals("Internal Server Error: the work failed\n", Support.body(failed));
+            res.Done done = server.calls.await(d -> d.exit() == 3, Duration.ofSeconds(10));
+            assertEquals("exit 3: line one\nit broke", done.note());
+            server.log.await("\\[500\\]: GET /res\\.php\\?fail - exit 3: line one\n    it broke$", Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void aCommandThatCannotStartWritesMegabytesOrForksAndExitsGetsADefinedAnswer() throws Exception {
+        try (Support.Server server = new Support.Server("--run", "/no/such/command")) {
+            String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(500, Support.status(answer), answer);
+            res.Done done = server.calls.await(d -> d.exit() == 127, Duration.ofSeconds(10));
+            assertTrue(done.note().startsWith("exit 127: ") && done.note().contains("/no/such/command"), done.note());
+        }
+        try (Support.Server server = new Support.Server("--run", "head -c 5000000 /dev/zero | tr '\\0' a")) {
+            String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(200, Support.status(answer));
+            assertEquals("a".repeat(Command.ANSWER_LIMIT), Support.body(answer));
+            server.log.await("the command wrote 5000000 bytes: its answer is the first 1048576$", Duration.ofSeconds(10));
+        }
+        try (Support.Server server = new Support.Server("--run", "sleep 7.31 & echo forked")) {
+            long start = System.nanoTime();
+            String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals("forked\n", Support.body(answer));
+            assertTrue((System.nanoTime() - start) / 1_000_000 < 5000, "answered without waiting for the child it left");
+        } finally {
+            // A child left behind by a command that has exited is the command's own (as with nohup): the test ends it.
+            ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains("sleep 7.31")).forEach(ProcessHandle::destroy);
+        }
+    }
+
+    @Test
+    void aCommandThatNeverEndsIsEndedWithItsChildrenAtTheWorkTimeout() throws Exception {
+        try (Support.Server server = new Support.Server("--run", "sleep 60.17 & sleep 60.17; wait", "--work-timeout", "1")) {
+            long start = System.nanoTime();
+            String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(504, Support.status(answer), answer);
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(ms >= 900 && ms < 10_000, "ended after " + ms + " ms");
+            res.Done done = server.calls.await(d -> d.status() == 504, Duration.ofSeconds(5));
+            assertEquals("ended after --work-timeout 1.0 s", done.note());
+            awaitGone("sleep 60.17");
+        }
+        // A stop ends the commands still running, and their children.
+        try (Support.Server server = new Support.Server("--run", "sleep 60.23 & sleep 60.23; wait")) {
+            assertEquals(202, Support.status(Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPrefer: respond-async\r\n\r\n")));
+            for (long deadline = System.nanoTime() + 10_000_000_000L; running("sleep 60.23") < 2; java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L)) {
+                assertTrue(System.nanoTime() < deadline, "the command did not start");
+            }
+        }
+        awaitGone("sleep 60.23");
+    }
+
+    private static long running(String command) {
+        return ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(command)).count();
+    }
+
+    /** Processes end a little after their signal: polled, with a deadline. */
+    private static void awaitGone(String command) {
+        for (long deadline = System.nanoTime() + 5_000_000_000L; running(command) > 0; java.util.concurrent.locks.LockSupport.parkNanos(50_000_000L)) {
+            assertTrue(System.nanoTime() < deadline, running(command) + " still running: " + command);
+        }
+    }
+
+    @Test
+    void aLargeBodyReachesACommandThatReadsItAndOneThatDoesNot() throws Exception {
+        String big = "a=" + "x".repeat(3 * 1024 * 1024);
+        try (Support.Server reads = new Support.Server("--run", "wc -c")) {
+            String answer = Support.raw(reads.port(), post("/res.php", "", big));
+            assertEquals(String.valueOf(big.length()), Support.body(answer).trim());
+        }
+        try (Support.Server ignores = new Support.Server("--run", "echo ignored")) {
+            assertEquals("ignored\n", Support.body(Support.raw(ignores.port(), post("/res.php", "", big))));
+        }
+    }
+
+    static boolean phpCgi() {
+        try {
+            return new ProcessBuilder("php-cgi", "-v").start().waitFor(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    /** The article's res.php, as it is, with the sleep taken out. */
+    static final String ARTICLE_RES_PHP = """
+        <?php
+        $data = [];
+        $data['method'] = $_SERVER['REQUEST_METHOD'];
+        $data['data'] = $_REQUEST;
+
+        print_r($data);
+        """;
+
+    @Test
+    @EnabledIf(value = "phpCgi", disabledReason = "php-cgi is not installed (apt-get install php-cgi)")
+    void theArticlesResPhpUnderPhpCgiAnswersAsTheBuiltInEndpoint() throws Exception {
+        Path php = dir.resolve("res.php");
+        Files.writeString(php, ARTICLE_RES_PHP);
+        String multipart = "--B\r\nContent-Disposition: form-data; name=\"a[]\"\r\n\r\n1\r\n--B\r\nContent-Disposition: form-data; name=\"b.c\"\r\n\r\nz z\r\n"
+            + "--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f.txt\"\r\nContent-Type: text/plain\r\n\r\nfile\r\n--B--\r\n";
+        List<String> requests = List.of(
+            "GET /res.php?hello=world%21&a[x][]=1&a[x][]=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            post("/res.php?q=1", "Content-Type: application/x-www-form-urlencoded\r\n", "hello=world%21&q=2&n.m=3"),
+            post("/res.php", "Content-Type: multipart/form-data; boundary=B\r\n", multipart));
+        try (Support.Server builtIn = new Support.Server("--sleep", "0");
+             Support.Server cgi = new Support.Server("--run", "SCRIPT_FILENAME=" + Support.quote(php.toString()) + " exec php-cgi")) {
+            for (String request : requests) {
+                String ours = Support.raw(builtIn.port(), request), theirs = Support.raw(cgi.port(), request);
+                assertEquals(200, Support.status(theirs), theirs);
+                assertEquals(Support.body(ours), Support.body(theirs), request);
+                assertTrue(theirs.toLowerCase().contains("\r\ncontent-type: text/html; charset=utf-8\r\n"), "PHP's own header: " + theirs);
+            }
+        }
+    }
+}
