@@ -357,6 +357,7 @@ public class test {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).sslContext(options.tls).build();
         Caller caller = new Caller(client, options.tls.getSocketFactory());
         try {
+            if (options.follow) return follow(out, err, caller, options, CALLS, HELLO);
             return options.waitForAnswers
                 ? waitForAnswers(out, err, caller, options, CALLS, HELLO)
                 : fire(out, err, caller, options, CALLS, HELLO);
@@ -482,6 +483,111 @@ public class test {
         return 0;
     }
 
+    /**
+     * --follow: the four calls fired with "Prefer: respond-async" (each answered 202 at once, naming its
+     * monitor), then each answer printed as its call finishes, read from the monitors (GET /calls/ID,
+     * as often as their Retry-After says): the article's --wait without holding four connections open.
+     */
+    private static int follow(PrintWriter out, PrintWriter err, Caller caller, Options o, List<Call> calls, Map<?, ?> data) {
+        long start = System.nanoTime(), deadline = start + o.timeout.toNanos();
+        String[] headers = o.headers("Prefer", "respond-async");
+        Map<Call, URI> monitors = new java.util.LinkedHashMap<>();
+        try {
+            for (Call call : calls) {
+                String location;
+                if (call.function.equals("sendCURL")) {
+                    HttpResponse<String> r = sendCURL(caller.client(), call.method, o.url, data, o.timeout, headers);
+                    location = r == null ? null : r.headers().firstValue("Location").orElse(null);
+                } else {
+                    ByteArrayOutputStream answer = new ByteArrayOutputStream();
+                    sendSock(caller.tls(), call.method, o.url, data, answer, headers);
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?im)^location: *(\\S+)\r?$").matcher(answer.toString(StandardCharsets.ISO_8859_1));
+                    location = m.find() ? m.group(1) : null;
+                }
+                if (location == null) {
+                    err.println("Error: " + shown(o.url) + " named no monitor for " + call.function + " " + call.method
+                        + " (no 202 with a Location: does it honour Prefer: respond-async?)");
+                    return 1;
+                }
+                monitors.put(call, o.url.resolve(location));
+                out.printf(Locale.ROOT, "%-8s %-4s %-45s  202 Accepted, monitor %s%n", call.function, call.method, call.target(o.url, data), location);
+            }
+            out.flush();
+            int failed = 0;
+            while (!monitors.isEmpty()) {
+                long next = Long.MAX_VALUE;
+                for (var it = monitors.entrySet().iterator(); it.hasNext(); ) {
+                    var m = it.next();
+                    HttpResponse<String> r = sendCURL(caller.client(), "GET", m.getValue(), Map.of(), o.timeout, o.headers());
+                    String state = r == null || r.statusCode() != 200 ? null : jsonString(r.body(), "state");
+                    if (state == null) {
+                        err.println("Error: the monitor " + m.getValue().getRawPath() + " answered " + (r == null ? "nothing" : status(r.statusCode())));
+                        return 1;
+                    }
+                    if (state.equals("done") || state.equals("failed")) {
+                        if (state.equals("failed")) failed++;
+                        String answer = jsonString(r.body(), "answer");
+                        out.printf(Locale.ROOT, "%s Response (%s), %s after %.1f s:%n%s%n", m.getKey().function.equals("sendCURL") ? "CURL" : "Sock",
+                            m.getKey().method, state, (System.nanoTime() - start) / 1e9, printable(answer == null ? "" : answer));
+                        out.flush();
+                        it.remove();
+                    } else {
+                        long wait = r.headers().firstValue("Retry-After").filter(v -> v.matches("\\d{1,5}")).map(Long::parseLong).orElse(1L);
+                        next = Math.min(next, System.nanoTime() + wait * 1_000_000_000L);
+                    }
+                }
+                if (monitors.isEmpty()) break;
+                if (next > deadline) {
+                    err.println("Error: " + monitors.size() + " of the calls not finished within " + o.timeout.toMillis() + " ms (--timeout)");
+                    return 1;
+                }
+                TimeUnit.NANOSECONDS.sleep(Math.max(0, next - System.nanoTime())); // as the monitors' Retry-After says
+            }
+            out.printf(Locale.ROOT, "%d answers in %.0f ms%n", calls.size(), (System.nanoTime() - start) / 1e6);
+            if (failed > 0) err.println("Error: " + plural(failed) + " failed (see the monitors' answers above)");
+            return failed == 0 ? 0 : 1;
+        } catch (IOException e) {
+            err.println("Error: " + printable(describe(e, o.url)));
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    private static String plural(int n) {
+        return n + (n == 1 ? " call" : " calls");
+    }
+
+    /** A string field of a JSON object such as a monitor's, decoded; null when it is not there. */
+    static String jsonString(String json, String field) {
+        int at = json.indexOf("\"" + field + "\":\"");
+        if (at < 0) return null;
+        StringBuilder out = new StringBuilder();
+        for (int i = at + field.length() + 4; i < json.length(); i++) {
+            char c = json.charAt(i);
+            if (c == '"') return out.toString();
+            if (c != '\\' || i + 1 >= json.length()) {
+                out.append(c);
+                continue;
+            }
+            char e = json.charAt(++i);
+            switch (e) {
+                case 'n' -> out.append('\n');
+                case 'r' -> out.append('\r');
+                case 't' -> out.append('\t');
+                case 'b' -> out.append('\b');
+                case 'f' -> out.append('\f');
+                case 'u' -> {
+                    out.append((char) Integer.parseInt(json.substring(i + 1, Math.min(json.length(), i + 5)), 16));
+                    i += 4;
+                }
+                default -> out.append(e);
+            }
+        }
+        return null;
+    }
+
     static String status(int code) {
         return switch (code) {
             case 200 -> "200 OK";
@@ -560,7 +666,7 @@ public class test {
         int retries;
         String token;
         javax.net.ssl.SSLContext tls;
-        boolean waitForAnswers, help;
+        boolean waitForAnswers, follow, help;
 
         static Options parse(String... args) {
             Options o = new Options();
@@ -570,6 +676,7 @@ public class test {
                 switch (option) {
                     case "-h", "--help" -> o.help = true;
                     case "--wait" -> o.waitForAnswers = true;
+                    case "--follow" -> o.follow = true;
                     case "--url" -> o.url = url(value(args, ++i, option));
                     case "--timeout" -> o.timeout = Duration.ofMillis(positive(value(args, ++i, option), option));
                     case "--retries" -> o.retries = retries(value(args, ++i, option));
@@ -578,7 +685,8 @@ public class test {
                     default -> throw new IllegalArgumentException("unknown option: " + option);
                 }
             }
-            if (o.timeout == null) o.timeout = Duration.ofMillis(o.waitForAnswers ? 30_000 : 1000);
+            if (o.waitForAnswers && o.follow) throw new IllegalArgumentException("--wait and --follow go one at a time");
+            if (o.timeout == null) o.timeout = Duration.ofMillis(o.waitForAnswers || o.follow ? 30_000 : 1000);
             o.token = token(tokenFile);
             o.tls = cacert == null ? Tls.jdk() : Tls.trusting(java.nio.file.Path.of(cacert));
             return o;
@@ -643,13 +751,15 @@ public class test {
     }
 
     static final String USAGE = """
-        Usage: test [--url URL] [--wait] [--timeout MS] [--retries N] [--token-file FILE] [--cacert FILE] [-h]
+        Usage: test [--url URL] [--wait | --follow] [--timeout MS] [--retries N] [--token-file FILE] [--cacert FILE] [-h]
         Fires the article's four calls (sendCURL GET/POST, sendSock GET/POST, hello => world!) and does
         not wait for the work.
           --url URL       the endpoint, http:// or https:// (default http://127.0.0.1:8080/res.php)
           --wait          the article's commented-out code: wait for the four answers and print them
+          --follow        fire the four with Prefer: respond-async (202 at once) and print each answer as it
+                          finishes, read from the monitor each 202 names (GET /calls/ID)
           --timeout MS    how long sendCURL waits for an answer (default 1000, as CURLOPT_TIMEOUT 1);
-                          with --wait, how long the four answers may take in all (default 30000)
+                          with --wait or --follow, how long the four answers may take in all (default 30000)
           --retries N     retry a call up to N times (0 to 100, default 0) while the endpoint cannot be reached,
                           waiting 0.1 s, 0.2 s, 0.4 s ... at most 5 s between tries: 20 retries wait 76.3 s
                           at most in all (each call carries an Idempotency-Key, so none is worked on twice)

@@ -74,6 +74,27 @@ class FourCallsTest {
     }
 
     @Test
+    void followPrintsEachAnswerAsItsCallFinishesFromTheMonitorsWithoutHoldingConnections() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "1.5")) {
+            Support.Run run = Support.run(test::start, "--follow", "--url", server.url("/res.php").toString());
+            assertEquals(0, run.status(), run.out() + run.err());
+            List<String> lines = run.out().lines().toList();
+            for (int i = 0; i < 4; i++) assertTrue(lines.get(i).matches("send(CURL|Sock) (GET |POST) +\\S+ +202 Accepted, monitor /calls/[0-9a-f]{32}"), lines.get(i));
+            for (String call : List.of("CURL Response (GET)", "CURL Response (POST)", "Sock Response (GET)", "Sock Response (POST)")) {
+                String method = call.contains("GET") ? "GET" : "POST";
+                assertTrue(run.out().contains(call + ", done after ") && run.out().contains(PRINTED.replace("METHOD", method)), run.out());
+            }
+            assertTrue(lines.get(lines.size() - 1).matches("4 answers in \\d+ ms"), run.out());
+            assertTrue(run.millis() >= 1500 && run.millis() < 6000, "took " + run.millis() + " ms");
+            // Four calls, each answered 202 at once: no connection was held for the work.
+            assertEquals(4, server.calls.count(d -> d.status() == 202 && d.note() == null));
+        }
+        // Against a server that names no monitor (it ignores Prefer), a clear error.
+        Support.Run none = Support.run(test::start, "--follow", "--timeout", "2000", "--url", "http://127.0.0.1:" + Support.closedPort() + "/res.php");
+        assertEquals(1, none.status());
+    }
+
+    @Test
     void againstAServerThatIgnoresPreferTheCurlCallsWaitTheirTimeoutLikeTheArticle() throws Exception {
         CountDownLatch testOver = new CountDownLatch(1);
         HttpServer slow = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
