@@ -295,9 +295,15 @@ final class Support {
 
         /** Starts it; prefix is a shell command the server runs under (e.g. "ulimit -n 256;"), or "". */
         ServerProcess(String prefix, String... args) throws Exception {
-            String command = prefix + " exec " + quote(JAVA) + " " + JAVA_OPTIONS + " serve.java --events - "
-                + String.join(" ", List.of(args).stream().map(Support::quote).toList());
-            process = new ProcessBuilder("bash", "-c", command).directory(ROOT.toFile()).start();
+            this(quote(JAVA) + " " + JAVA_OPTIONS + " serve.java", prefix, Map.of(), args);
+        }
+
+        /** Starts launcher (e.g. "./jbang examples/outbox.java"), a script that runs serve, with these variables. */
+        ServerProcess(String launcher, String prefix, Map<String, String> env, String... args) throws Exception {
+            String command = prefix + " exec " + launcher + " --events - " + String.join(" ", List.of(args).stream().map(Support::quote).toList());
+            ProcessBuilder builder = new ProcessBuilder("bash", "-c", command).directory(ROOT.toFile());
+            builder.environment().putAll(env);
+            process = builder.start();
             readers.add(read(process.getErrorStream(), log::addLine));
             readers.add(read(process.getInputStream(), calls::addJson));
             String started = log.await("asynccall Development Server \\(http://[^)]*:\\d+\\) started", Duration.ofSeconds(60)).text();

@@ -1,0 +1,72 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 21+
+//SOURCES ../serve.java
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The endpoint with real work: each call is relayed as a webhook, its request variables POSTed as JSON
+ * to another URL, and tried again with backoff (1 s, 2 s, 4 s ...) until that URL takes it (2xx) or
+ * TRIES tries have failed, which fails the call. Run: jbang examples/webhook.java --to URL [serve's options]
+ */
+public class webhook {
+    static final int TRIES = 6;
+
+    public static void main(String... args) {
+        List<String> rest = new ArrayList<>(List.of(args));
+        int at = rest.indexOf("--to");
+        if (at < 0 || at + 1 >= rest.size()) {
+            System.err.println("Error: no value given for --to\nUsage: webhook --to URL [serve's options: serve -h]");
+            System.exit(2);
+        }
+        URI to = URI.create(rest.remove(at + 1));
+        rest.remove(at);
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        serve.run(rest.toArray(String[]::new), request -> relay(client, to, json(Map.of("method", request.method(), "data", request.data()))));
+    }
+
+    /** POSTs the JSON, again after 1 s, 2 s, 4 s ... while it is not taken; what the URL answered last. */
+    static String relay(HttpClient client, URI to, String json) throws IOException, InterruptedException {
+        HttpRequest post = HttpRequest.newBuilder(to).timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json)).build();
+        String last = "";
+        for (int attempt = 1; attempt <= TRIES; attempt++) {
+            if (attempt > 1) Thread.sleep(1000L << (attempt - 2));
+            try {
+                HttpResponse<String> r = client.send(post, HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() / 100 == 2) return "relayed to " + to + ": " + r.statusCode() + " after " + attempt + " tries\n";
+                last = "answered " + r.statusCode();
+                if (r.statusCode() / 100 == 4 && r.statusCode() != 408 && r.statusCode() != 429) break; // it will not take it
+            } catch (IOException e) {
+                last = e.toString();
+            }
+        }
+        throw new IOException(to + " did not take the webhook: " + last);
+    }
+
+    /** PHP's request variables (maps of Long or String keys, byte-string values) as JSON text. */
+    static String json(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            List<String> fields = new ArrayList<>();
+            m.forEach((k, x) -> fields.add(json(String.valueOf(k)) + ":" + json(x)));
+            return "{" + String.join(",", fields) + "}";
+        }
+        String s = new String(String.valueOf(v).getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') out.append('\\').append(c);
+            else if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
+            else out.append(c);
+        }
+        return out.append('"').toString();
+    }
+}
