@@ -25,6 +25,13 @@ final class Command implements res.Work {
     /** How much of the end of its stderr is kept for the log. */
     static final int STDERR_KEPT = 2048;
 
+    /**
+     * Starting a process is a native call that would hold one of the few carrier threads of the calls'
+     * virtual threads, and with them the server's answers: it is done on platform threads of its own.
+     */
+    private static final java.util.concurrent.ExecutorService SPAWN = java.util.concurrent.Executors.newCachedThreadPool(
+        Thread.ofPlatform().daemon().name("command start").factory());
+
     private final String command;
     private final Duration timeout;
     private final Set<Process> running = ConcurrentHashMap.newKeySet();
@@ -47,9 +54,9 @@ final class Command implements res.Work {
         });
         Process process;
         try {
-            process = builder.start();
-        } catch (IOException e) {
-            return res.Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
+            process = SPAWN.submit(builder::start).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return res.Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getCause().getMessage());
         }
         running.add(process);
         try {

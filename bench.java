@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
 //DEPS com.google.code.gson:gson:2.15.0
-//SOURCES test.java Tls.java
+//SOURCES test.java Tls.java Versus.java
 
 import com.google.gson.GsonBuilder;
 
@@ -42,6 +42,7 @@ public class bench {
 
     public static void main(String... args) throws Exception {
         int n = 10_000, runs = 5;
+        boolean versus = false;
         Path json = null;
         try {
             for (int i = 0; i < args.length; i++) {
@@ -52,6 +53,7 @@ public class bench {
                     }
                     case "--n" -> n = number(args, ++i, "--n", 10, 1_000_000);
                     case "--runs" -> runs = number(args, ++i, "--runs", 1, 100);
+                    case "--versus-webhook" -> versus = true;
                     case "--json" -> json = Path.of(value(args, ++i, "--json"));
                     default -> throw new IllegalArgumentException("unknown option: " + args[i]);
                 }
@@ -64,6 +66,11 @@ public class bench {
         if (!Files.exists(Path.of("serve.java")) || !Files.exists(Path.of("tests/php/test.php"))) {
             System.err.println("Error: run bench from the project folder (where serve.java is)");
             System.exit(1);
+        }
+        if (versus) {
+            Path dir = Files.createTempDirectory("asynccall-versus");
+            Versus.print(Versus.run(n, dir), n);
+            System.exit(0);
         }
         Map<String, Object> figures = new LinkedHashMap<>();
         List<String[]> table = new ArrayList<>();
@@ -397,10 +404,12 @@ public class bench {
     }
 
     static final String USAGE = """
-        Usage: bench [--n N] [--runs R] [--json FILE] [-h]
+        Usage: bench [--n N] [--runs R] [--json FILE] [--versus-webhook] [-h]
         Measures fire latency, throughput, calls held in flight and whole-process time, beside the article.
         Starts its own servers (serve.java, and php -S when PHP is installed); progress goes to stderr.
           --n N          calls per row (default 10000)
+          --versus-webhook  only this: N calls at once (say --n 2000) whose work is "sleep 5", behind
+                         adnanh/webhook (apt-get install webhook) and behind serve --run, side by side
           --runs R       runs of each whole-process command, the median is kept (default 5)
           --json FILE    also write the figures as JSON
           -h, --help     this help
