@@ -58,6 +58,48 @@ class PhpPeerTest {
         }
     }
 
+    /**
+     * docs/php.md's res.php, which answers Prefer: respond-async with 202 at once, under php -S with four
+     * workers: the article's test.php, asking for it, returns in milliseconds instead of 2 s, and the
+     * work of all four calls is done after.
+     */
+    @Test
+    @EnabledIf(value = "php", disabledReason = NO_PHP)
+    void phpsOwnResPhpHonouringPreferMakesTheArticlesTestPhpReturnInMilliseconds() throws Exception {
+        int port = Support.closedPort();
+        ProcessBuilder pb = new ProcessBuilder("php", "-S", "127.0.0.1:" + port, "tests/php/res-async.php")
+            .directory(Support.ROOT.toFile()).redirectErrorStream(true);
+        pb.environment().put("PHP_CLI_SERVER_WORKERS", "4");
+        Process php = pb.start();
+        Support.LogSink log = new Support.LogSink();
+        Thread.ofVirtual().start(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(php.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String l; (l = in.readLine()) != null; ) log.addLine(l);
+            } catch (IOException ended) {
+                // php -S is gone
+            }
+        });
+        try {
+            log.await("Development Server \\(http://127\\.0\\.0\\.1:" + port + "\\) started", Duration.ofSeconds(20));
+            long start = System.nanoTime();
+            Process caller = new ProcessBuilder("php", "tests/php/test.php", "http://127.0.0.1:" + port + "/res.php", "prefer")
+                .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
+            String out = new String(caller.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(caller.waitFor(30, TimeUnit.SECONDS));
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(0, caller.exitValue(), out);
+            assertTrue(ms < 1000, "test.php took " + ms + " ms; the article's takes 2 s"); // the shape: well under one curl timeout
+            // The work, after: each of the four connections is closed when its 5 s are over, and the two
+            // curl calls, answered 202 at once, log their print_r (error_log): nobody else reads it.
+            log.await(" Closing$", 4, Duration.ofSeconds(20));
+            assertEquals(2, log.count("\\[method\\] => (GET|POST)\n.*\\[hello\\] => world!"), String.join("\n", log.texts()));
+            System.out.printf("     the article's test.php against PHP's own res.php honouring Prefer: %d ms%n", ms);
+        } finally {
+            php.destroy();
+            php.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     @EnabledIf(value = "php", disabledReason = NO_PHP)
     void weCallPhpAndItsResPhpAnswersByteForByteWhatResJavaAnswers() throws Exception {

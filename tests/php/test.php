@@ -1,13 +1,15 @@
 <?php
 // test.php as in the article: sendCURL and sendSock, then the four calls with hello => world!.
-// The one change: the endpoint's URL comes from the command line (default the article's).
-// Run: php tests/php/test.php http://127.0.0.1:8080/res.php
+// The changes: the endpoint's URL comes from the command line (default the article's), and with a
+// second argument "prefer" its curl asks for "Prefer: respond-async" (docs/php.md), one added line.
+// Run: php tests/php/test.php http://127.0.0.1:8080/res.php [prefer]
 
 $url = $argv[1] ?? 'http://127.0.0.1:8080/res.php';
+$prefer = ($argv[2] ?? '') === 'prefer';
 
 function sendCURL($method = 'get', $data = [])
 {
-    global $url;
+    global $url, $prefer;
     $target = $url;
     $method = strtoupper($method);
     $query = http_build_query($data);
@@ -22,6 +24,7 @@ function sendCURL($method = 'get', $data = [])
     curl_setopt($ch, CURLOPT_POSTFIELDS, $query);
     curl_setopt($ch, CURLOPT_TIMEOUT, 1);
     curl_setopt($ch, CURLOPT_POST, $method === 'POST');
+    if ($prefer) curl_setopt($ch, CURLOPT_HTTPHEADER, ['Prefer: respond-async']);
 
     $response = curl_exec($ch);
     curl_close($ch);
