@@ -37,9 +37,10 @@ public class res implements HttpHandler {
 
     /**
      * How the endpoint works: the sleep, workers (0: no bound), the token (null: none), Idempotency-Keys
-     * remembered (0: header ignored), and the work (null: the article's, sleep then print_r).
+     * remembered (0: header ignored), the work (null: the article's, sleep then print_r), and the calls
+     * accepted and not finished at most (past it: 503 and Retry-After).
      */
-    public record Settings(Duration sleep, int workers, String token, int keys, Work work) {}
+    public record Settings(Duration sleep, int workers, String token, int keys, Work work, int queue) {}
 
     /** Work other than the article's: a command (--run), a Java function. What it throws fails the call. */
     public interface Work {
@@ -128,7 +129,9 @@ public class res implements HttpHandler {
     private final Listener listener;
     private final SecureRandom random = new SecureRandom();
     private final Semaphore answering = new Semaphore(Runtime.getRuntime().availableProcessors());
+    private final long heldLimit = Runtime.getRuntime().maxMemory() / 4;
     private int working;
+    private long held;
 
     /**
      * @param background runs the work of a call answered 202, once its exchange is let go
@@ -150,7 +153,7 @@ public class res implements HttpHandler {
     public void handle(HttpExchange exchange) {
         Call call = new Call(newId(), exchange.getRequestMethod(), exchange.getRequestURI(), exchange.getRemoteAddress(),
             exchange.getRequestHeaders().getFirst("Idempotency-Key"));
-        boolean counted = false;
+        long holds = -1; // the bytes this call holds while it is counted; -1: it is not
         Done done = null;
         try {
             Refusal refusal = check(exchange);
@@ -168,8 +171,13 @@ public class res implements HttpHandler {
                 return;
             }
             // Counted from here, once the whole request is in: a stop waits for these calls, not for half-sent requests.
-            working(+1);
-            counted = true;
+            if (!admit(received.body().length)) {
+                exchange.getResponseHeaders().set("Retry-After", "1");
+                done = refuse(exchange, call, new Refusal(503, "Service Unavailable: " + settings.queue()
+                    + " calls (or " + (heldLimit >> 20) + " MiB of them) are waiting already; try again later"));
+                return;
+            }
+            holds = received.body().length;
             tell(l -> l.accepted(call));
             done = serve(exchange, call, received);
         } catch (RuntimeException | Error e) {
@@ -180,7 +188,7 @@ public class res implements HttpHandler {
             if (done != null) {
                 Done end = done;
                 tell(l -> l.done(end));
-                if (counted) working(-1);
+                if (holds >= 0) release(holds);
             }
         }
     }
@@ -199,7 +207,7 @@ public class res implements HttpHandler {
             if (ownsKey) keys.done(call.key(), 202);
             exchange.close();
             // The work goes on in a thread of its own, which holds what the call received but not its exchange.
-            background.execute(() -> finish(settle(work(call, received, null), ownsKey)));
+            background.execute(() -> finish(settle(work(call, received, null), ownsKey), received.body().length));
             return null;
         }
         return settle(work(call, received, exchange), ownsKey);
@@ -366,9 +374,9 @@ public class res implements HttpHandler {
     }
 
     /** The end of a call worked in the background: the listener told, then the count of calls working. */
-    private void finish(Done done) {
+    private void finish(Done done, long held) {
         tell(l -> l.done(done));
-        working(-1);
+        release(held);
     }
 
     /** Tells the listener; whatever it throws stays with it, so that no call and no count is broken. */
@@ -386,8 +394,20 @@ public class res implements HttpHandler {
         return HexFormat.of().formatHex(id);
     }
 
-    private synchronized void working(int change) {
-        working += change;
+    /**
+     * Counts a call in, unless the backlog is full: --queue calls accepted and not finished, or bodies
+     * of a quarter of the heap held by them. A call past either is told to come back later (503).
+     */
+    private synchronized boolean admit(long bytes) {
+        if (working >= settings.queue() || (working > 0 && held + bytes > heldLimit)) return false;
+        working++;
+        held += bytes;
+        return true;
+    }
+
+    private synchronized void release(long bytes) {
+        working--;
+        held -= bytes;
         if (working == 0) notifyAll();
     }
 

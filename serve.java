@@ -227,7 +227,7 @@ public class serve {
             listeners.add(page);
             this.command = options.run == null ? null : new Command(options.run, options.workTimeout);
             res.Work work = command != null ? command : options.work;
-            this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work), calls, listeners);
+            this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work, options.queue), calls, listeners);
             this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted);
             listeners.add(monitor);
         }
@@ -572,7 +572,7 @@ public class serve {
         int port = 8080;
         Duration sleep = Duration.ofSeconds(5);
         Duration grace = Duration.ofSeconds(30);
-        int workers;
+        int workers, queue = 10_000;
         String token, events, tlsCert, tlsKey, run;
         Duration workTimeout, keep = Duration.ofHours(1);
         res.Work work;
@@ -590,7 +590,8 @@ public class serve {
                     case "--insecure" -> o.insecure = true;
                     case "--sleep" -> o.sleep = seconds(value(args, ++i, option), option);
                     case "--grace" -> o.grace = seconds(value(args, ++i, option), option);
-                    case "--workers" -> o.workers = workers(value(args, ++i, option));
+                    case "--workers" -> o.workers = count(value(args, ++i, option), option);
+                    case "--queue" -> o.queue = count(value(args, ++i, option), option);
                     case "--token-file" -> tokenFile = value(args, ++i, option);
                     case "--events" -> o.events = value(args, ++i, option);
                     case "--run" -> o.run = command(value(args, ++i, option));
@@ -678,20 +679,20 @@ public class serve {
             return s;
         }
 
-        private static int workers(String s) {
+        private static int count(String s, String option) {
             try {
                 int v = Integer.parseInt(s);
                 if (v > 0) return v;
             } catch (NumberFormatException bad) {
                 // said below
             }
-            throw new IllegalArgumentException("invalid value given for --workers: " + s);
+            throw new IllegalArgumentException("invalid value given for " + option + ": " + s);
         }
     }
 
     static final String USAGE = """
         Usage: serve [HOST:PORT] [--sleep SECONDS] [--run CMD] [--work-timeout SECONDS] [--workers N]
-                     [--keep SECONDS] [--grace SECONDS] [--token-file FILE] [--insecure]
+                     [--queue N] [--keep SECONDS] [--grace SECONDS] [--token-file FILE] [--insecure]
                      [--tls-cert FILE --tls-key FILE] [--events FILE] [-v] [-h]
         Serves the endpoint (/res.php and /res) and the article's page (/test.php and /test, which fires the
         four calls at /res.php and shows them finish), each call's monitor (/calls/ID), and logs like php -S.
@@ -704,6 +705,8 @@ public class serve {
           --work-timeout SECONDS  end a --run command, and its children, after this long (default: no limit)
           --workers N        at most N calls worked on at once, the others wait their turn
                              (default: no bound, a virtual thread per call; 1 = one at a time, as php -S)
+          --queue N          at most N calls accepted and not finished (default 10000); past it, or past
+                             bodies of a quarter of the heap, a call is answered 503 with Retry-After: 1
           --keep SECONDS     how long a finished call's monitor (GET /calls/ID, named by each 202's
                              Location) stays readable (default 3600; 100000 finished calls at most)
           --grace SECONDS    on SIGINT/SIGTERM, how long the calls in progress may take to finish (default 30)

@@ -404,6 +404,11 @@ public class test {
         curlHeaders[headers.length] = "Prefer";
         curlHeaders[headers.length + 1] = "respond-async";
         HttpResponse<String> r = withRetries(retries, true, () -> sendCURL(caller.client(), call.method, url, data, timeout, curlHeaders));
+        // 503: the endpoint's backlog is full; it says when to come back (Retry-After, in seconds).
+        for (int left = retries; r != null && r.statusCode() == 503 && left > 0; left--) {
+            TimeUnit.SECONDS.sleep(r.headers().firstValue("Retry-After").filter(v -> v.matches("\\d{1,2}")).map(Long::parseLong).orElse(1L));
+            r = withRetries(left, true, () -> sendCURL(caller.client(), call.method, url, data, timeout, curlHeaders));
+        }
         if (r == null) return new Fired("sent, no answer within " + timeout.toMillis() + " ms", true, null);
         return new Fired(status(r.statusCode()), r.statusCode() / 100 == 2, r.headers().firstValue("Location").orElse(null));
     }
@@ -762,7 +767,8 @@ public class test {
                           with --wait or --follow, how long the four answers may take in all (default 30000)
           --retries N     retry a call up to N times (0 to 100, default 0) while the endpoint cannot be reached,
                           waiting 0.1 s, 0.2 s, 0.4 s ... at most 5 s between tries: 20 retries wait 76.3 s
-                          at most in all (each call carries an Idempotency-Key, so none is worked on twice)
+                          at most in all; and a sendCURL answered 503 as its Retry-After says (at most 99 s
+                          each); each call carries an Idempotency-Key, so none is worked on twice
           --token-file FILE  send "Authorization: Bearer TOKEN" (the file's content); the ASYNCCALL_TOKEN
                           environment variable does the same
           --cacert FILE   trust the certificates in this PEM file for https:// (instead of the JDK's own)

@@ -70,6 +70,29 @@ class EndpointTest {
     }
 
     @Test
+    void aFullBacklogTellsCallersToComeBackAndEveryAcceptedCallIsWorked() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "0.2", "--workers", "1", "--queue", "50");
+             java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+            List<Integer> statuses = new java.util.ArrayList<>();
+            for (int i = 0; i < 120; i++) {
+                var r = test.sendCURL(client, "POST", server.url("/res.php"), Map.of("n", i), java.time.Duration.ofSeconds(5), "Prefer", "respond-async");
+                statuses.add(r.statusCode());
+                if (r.statusCode() == 503) assertEquals("1", r.headers().firstValue("Retry-After").orElse(null));
+            }
+            long accepted = statuses.stream().filter(s -> s == 202).count();
+            // One worker, 0.2 s a call: while 120 are fired (a few ms each), at most 50 wait at once.
+            assertTrue(accepted >= 50 && accepted < 120, accepted + " accepted of 120");
+            assertEquals(50, statuses.subList(0, 50).stream().filter(s -> s == 202).count(), "the first 50 are accepted");
+            server.calls.await(d -> d.status() == 202 && d.note() == null, (int) accepted, Duration.ofSeconds(60));
+            assertEquals(120 - accepted, server.calls.count(d -> d.status() == 503));
+            System.out.printf("     --workers 1 --queue 50, 120 calls: %d accepted and worked, %d told to come back%n", accepted, 120 - accepted);
+            // test --retries comes back as Retry-After says, and its calls are then accepted.
+            Support.Run run = Support.run(test::start, "--url", server.url("/res.php").toString(), "--retries", "5");
+            assertEquals(0, run.status(), run.out() + run.err());
+        }
+    }
+
+    @Test
     void bothRoutesServeTheEndpointAndEverythingElseIs404() throws Exception {
         try (Support.Server server = new Support.Server("--sleep", "0")) {
             String ok = Support.raw(server.port(), GET.replace("/res.php", "/res") + "\r\n");

@@ -97,6 +97,27 @@ class ProjectTest {
         }
     }
 
+    /** The commands (./jbang X, jbang X) and flags (--x) a README names. */
+    private static java.util.Set<String> commandsAndFlags(String file) throws IOException {
+        String text = Files.readString(Support.ROOT.resolve(file));
+        java.util.Set<String> found = new java.util.TreeSet<>();
+        Matcher m = Pattern.compile("(?<![\\w-])(--[a-z][a-z-]*|(?:\\./)?jbang [a-z][\\w.@/-]*)").matcher(text);
+        while (m.find()) found.add(m.group(1));
+        return found;
+    }
+
+    @Test
+    void theChineseReadmeNamesTheSameCommandsAndFlagsAndReadmeIsShort() throws Exception {
+        java.util.Set<String> english = commandsAndFlags("README.md"), chinese = commandsAndFlags("README.zh-CN.md");
+        assertTrue(english.contains("./jbang serve") && english.contains("--run"), english.toString());
+        assertEquals(english, chinese);
+        long size = Files.size(Support.ROOT.resolve("README.md"));
+        assertTrue(size <= 10 * 1024, "README.md is " + size + " bytes: a newcomer reads 10 KB");
+        for (String page : List.of("options", "hardening", "bench", "scale-out", "php", "testing")) {
+            assertTrue(Files.exists(Support.ROOT.resolve("docs/" + page + ".md")), page);
+        }
+    }
+
     /** The block README tells users to copy, between test.java's two "copy" lines. */
     static String copyBlock() throws IOException {
         String caller = Files.readString(Support.ROOT.resolve("test.java"));
