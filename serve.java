@@ -552,18 +552,13 @@ public class serve {
                     out.append("\n    ");
                 } else if (Character.isISOControl(c) || (!utf8 && c > 0x7f)) {
                     out.append(String.format("\\x%02X", (int) c & 0xff));
-                } else if (utf8 && moves(c)) {
+                } else if (utf8 && test.movesText(c)) {
                     out.append(String.format("\\u{%04X}", (int) c));
                 } else {
                     out.append(c);
                 }
             }
             return out.toString();
-        }
-
-        /** U+2028/2029, the bidi controls U+202A–202E and U+2066–2069, U+FEFF, U+FFF9–FFFB. */
-        private static boolean moves(char c) {
-            return c >= 0x2028 && c <= 0x202e || c >= 0x2066 && c <= 0x2069 || c == 0xfeff || c >= 0xfff9 && c <= 0xfffb;
         }
     }
 

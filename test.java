@@ -648,8 +648,7 @@ public class test {
         StringBuilder out = new StringBuilder(text.length());
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
-            boolean moves = c >= 0x2028 && c <= 0x202e || c >= 0x2066 && c <= 0x2069 || c == 0xfeff || c >= 0xfff9 && c <= 0xfffb;
-            if ((Character.isISOControl(c) && c != '\n' && c != '\t' && !(c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n')) || moves) {
+            if ((Character.isISOControl(c) && c != '\n' && c != '\t' && !(c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n')) || movesText(c)) {
                 out.append(c < 0x100 ? String.format("\\x%02X", (int) c) : String.format("\\u{%04X}", (int) c));
             } else {
                 out.append(c);
@@ -658,11 +657,9 @@ public class test {
         return out.toString();
     }
 
-    /** The longest a call's retries may wait in all: 100 ms, doubling, at most 5 s apart. */
-    static Duration retryWaits(int retries) {
-        long ms = 0;
-        for (long backoff = 100, i = 0; i < retries; i++, backoff = Math.min(backoff * 2, 5000)) ms += backoff;
-        return Duration.ofMillis(ms);
+    /** U+2028/2029, the bidi controls U+202A–202E and U+2066–2069, U+FEFF, U+FFF9–FFFB: they move or hide text. */
+    static boolean movesText(char c) {
+        return c >= 0x2028 && c <= 0x202e || c >= 0x2066 && c <= 0x2069 || c == 0xfeff || c >= 0xfff9 && c <= 0xfffb;
     }
 
     static final class Options {
