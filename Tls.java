@@ -16,7 +16,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * serve --tls-cert FILE --tls-key FILE: TLS from PEM files as nginx and Let's Encrypt write them (the
@@ -27,15 +26,6 @@ final class Tls {
     private static final Pattern PEM = Pattern.compile("-----BEGIN ([A-Z ]+)-----([A-Za-z0-9+/=\\s]+)-----END \\1-----");
 
     private Tls() {}
-
-    /** The JDK's own TLS, trusting its own certificate authorities. */
-    static SSLContext jdk() {
-        try {
-            return SSLContext.getDefault();
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has TLS", e);
-        }
-    }
 
     /** What a server needs: its certificate chain and key. Throws IllegalArgumentException saying what is wrong. */
     static SSLContext server(Path certFile, Path keyFile) {
@@ -53,23 +43,6 @@ final class Tls {
             return tls;
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalArgumentException("cannot use --tls-cert " + certFile + " with --tls-key " + keyFile + ": " + e.getMessage());
-        }
-    }
-
-    /** TLS for a client that trusts the certificates of this PEM file (and no others), as curl's --cacert. */
-    static SSLContext trusting(Path certFile) {
-        try {
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
-            int n = 0;
-            for (Certificate c : certificates(certFile)) store.setCertificateEntry("ca" + n++, c);
-            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            trust.init(store);
-            SSLContext tls = SSLContext.getInstance("TLS");
-            tls.init(null, trust.getTrustManagers(), null);
-            return tls;
-        } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalArgumentException("cannot read --cacert " + certFile + ": " + e.getMessage());
         }
     }
 

@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
 //DEPS com.google.code.gson:gson:2.15.0
-//SOURCES test.java Tls.java Versus.java
+//SOURCES test.java Versus.java
 
 import com.google.gson.GsonBuilder;
 

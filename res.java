@@ -592,6 +592,7 @@ public class res implements HttpHandler {
 
     static int start(PrintWriter out, PrintWriter err, String... args) {
         String method = "GET", query = "", body = null, contentType = null;
+        boolean given = false;
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -605,7 +606,9 @@ public class res implements HttpHandler {
                     case "--content-type" -> contentType = value(args, ++i, "--content-type");
                     default -> {
                         if (args[i].startsWith("-") && !args[i].isEmpty()) throw new IllegalArgumentException("unknown option: " + args[i]);
+                        if (given) throw new IllegalArgumentException("one QUERY only, not " + args[i] + " too: join them with & ('a=1&b=2')");
                         query = args[i].startsWith("?") ? args[i].substring(1) : args[i];
+                        given = true;
                     }
                 }
             }

@@ -223,7 +223,7 @@ public class serve {
             this.listeners = new Listeners(log);
             this.rejections = log.rejectionsOf(http.getAddress().getPort());
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
-                options.tls == null ? Tls.jdk() : Tls.trusting(Path.of(options.tlsCert)));
+                options.tls == null ? test.jdkTls() : test.trusting(Path.of(options.tlsCert)));
             listeners.add(page);
             this.command = options.run == null ? null : new Command(options.run, options.workTimeout);
             res.Work work = command != null ? command : options.work;

@@ -1,6 +1,5 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES Tls.java
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -362,7 +361,12 @@ public class test {
                 ? waitForAnswers(out, err, caller, options, CALLS, HELLO)
                 : fire(out, err, caller, options, CALLS, HELLO);
         } finally {
-            client.shutdownNow(); // else exiting waits about 300 ms for the client's threads
+            try {
+                // JDK 21+: else exiting waits about 300 ms for the client's threads (called so that Java 17 runs this too).
+                HttpClient.class.getMethod("shutdownNow").invoke(client);
+            } catch (ReflectiveOperationException java17) {
+                // nothing to shut down quickly
+            }
         }
     }
 
@@ -449,7 +453,8 @@ public class test {
     private static int waitForAnswers(PrintWriter out, PrintWriter err, Caller caller, Options o, List<Call> calls, Map<?, ?> data) {
         long start = System.nanoTime(), deadline = start + o.timeout.toNanos();
         String[] headers = o.headers();
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        ExecutorService pool = Executors.newCachedThreadPool(); // four threads, and Java 17 has no virtual ones
+        try {
             List<Future<String>> answers = new ArrayList<>();
             for (Call call : calls) {
                 Callable<String> task = call.function.equals("sendCURL")
@@ -483,6 +488,8 @@ public class test {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;
+        } finally {
+            pool.shutdownNow();
         }
         out.printf(Locale.ROOT, "%d answers in %.0f ms%n", calls.size(), (System.nanoTime() - start) / 1e6);
         return 0;
@@ -662,6 +669,35 @@ public class test {
         return c >= 0x2028 && c <= 0x202e || c >= 0x2066 && c <= 0x2069 || c == 0xfeff || c >= 0xfff9 && c <= 0xfffb;
     }
 
+    /** The JDK's own TLS, trusting its own certificate authorities. */
+    static javax.net.ssl.SSLContext jdkTls() {
+        try {
+            return javax.net.ssl.SSLContext.getDefault();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has TLS", e);
+        }
+    }
+
+    /** TLS that trusts the certificates of a PEM file, and no others, as curl's --cacert. */
+    static javax.net.ssl.SSLContext trusting(java.nio.file.Path file) {
+        try (var in = java.nio.file.Files.newInputStream(file)) {
+            var store = java.security.KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            int n = 0;
+            for (var cert : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                store.setCertificateEntry("ca" + n++, cert);
+            }
+            if (n == 0) throw new java.security.GeneralSecurityException("no certificate in it");
+            var trust = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(store);
+            var tls = javax.net.ssl.SSLContext.getInstance("TLS");
+            tls.init(null, trust.getTrustManagers(), null);
+            return tls;
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalArgumentException("cannot read --cacert " + file + ": " + e.getMessage());
+        }
+    }
+
     static final class Options {
         URI url = URI.create(DEFAULT_URL);
         Duration timeout;
@@ -690,7 +726,7 @@ public class test {
             if (o.waitForAnswers && o.follow) throw new IllegalArgumentException("--wait and --follow go one at a time");
             if (o.timeout == null) o.timeout = Duration.ofMillis(o.waitForAnswers || o.follow ? 30_000 : 1000);
             o.token = token(tokenFile);
-            o.tls = cacert == null ? Tls.jdk() : Tls.trusting(java.nio.file.Path.of(cacert));
+            o.tls = cacert == null ? jdkTls() : trusting(java.nio.file.Path.of(cacert));
             return o;
         }
 

@@ -26,7 +26,7 @@ class CommandLineTest {
         bad(Support.run(test::start, "--timeout", "1s"), "invalid value given for --timeout: 1s");
         Support.Run help = Support.run(test::start, "-h");
         assertEquals(0, help.status());
-        assertTrue(help.out().startsWith("Usage: test [--url URL] [--wait] [--timeout MS]"), help.out());
+        assertTrue(help.out().startsWith("Usage: test [--url URL] [--wait | --follow] [--timeout MS]"), help.out());
     }
 
     @Test
@@ -62,6 +62,23 @@ class CommandLineTest {
                 }
             }
         }
+    }
+
+    @Test
+    void resTakesOneQueryAndSaysSoWhenGivenTwo() {
+        Support.Run two = Support.run(res::start, "a=1", "b=2");
+        assertEquals(2, two.status());
+        assertTrue(two.err().startsWith("Error: one QUERY only, not b=2 too: join them with & ('a=1&b=2')\nUsage: res"), two.err());
+    }
+
+    @Test
+    void testRunsWithTheDefaultJavaEvenWhenItIs17() throws Exception {
+        // The machine's default java (17 on Debian 12): plain `java test.java` works there too.
+        Process p = new ProcessBuilder("java", "test.java", "-h").directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.startsWith("Usage: test "), out);
     }
 
     @Test
