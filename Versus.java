@@ -40,7 +40,7 @@ final class Versus {
         Path ranServe = dir.resolve("serve.ran");
         port = freePort();
         all.add(measure("serve --run (sleep 5)", n, ranServe, URI.create("http://127.0.0.1:" + port + "/res.php"),
-            new ProcessBuilder(bench.JAVA, "-Xmx320m", "serve.java", "127.0.0.1:" + port, "--run", script + " " + ranServe), true));
+            new ProcessBuilder(bench.JAVA, bench.SERVE_HEAP, "serve.java", "127.0.0.1:" + port, "--run", script + " " + ranServe), true));
         return all;
     }
 

@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
 
 /**
  * How fast a fire is, side by side with the article, in one run: starts serve.java in a process of its
- * own on port 0, measures the caller's side here and counts delivery from the server's own log.
+ * own on port 0, measures the caller's side here and counts delivery from the server's own events.
  */
 public class bench {
     static final String JAVA = ProcessHandle.current().info().command().orElse("java");
@@ -323,28 +323,43 @@ public class bench {
     }
 
     /** serve.java in its own process, its log counted by row (the "row" field in each call's query). */
+    /** serve.java's //JAVA_OPTIONS, so that the servers measured run as JBang runs them. */
+    static final String SERVE_HEAP = "-Xmx320m";
+
+    /** serve.java in its own process, its calls counted by row (the "row" field of each call's query) from its events. */
     static final class Server implements AutoCloseable {
-        private static final Pattern DONE = Pattern.compile("\\[\\d{3}\\]: GET /res\\.php\\?(?:.*&)?row=(\\w+)");
+        private static final Pattern ROW = Pattern.compile("[?&]row=(\\w+)");
         final Process process;
         final URI url;
         private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
 
         Server(String... args) throws Exception {
-            List<String> command = new ArrayList<>(List.of(JAVA, "serve.java", "127.0.0.1:0"));
+            List<String> command = new ArrayList<>(List.of(JAVA, SERVE_HEAP, "serve.java", "127.0.0.1:0", "--events", "-"));
             command.addAll(List.of(args));
-            process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            BufferedReader log = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            process = new ProcessBuilder(command).start();
+            BufferedReader log = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
             String first = log.readLine();
             Matcher m = Pattern.compile("\\((http://[^)]+)\\) started").matcher(first == null ? "" : first);
             if (!m.find()) throw new IllegalStateException("serve.java did not start: " + first);
             url = URI.create(m.group(1) + "/res.php");
             Thread.ofPlatform().daemon().start(() -> {
                 try {
-                    for (String l; (l = log.readLine()) != null; ) {
-                        Matcher d = DONE.matcher(l);
-                        if (d.find()) add(d.group(1));
-                        if (l.endsWith(" Accepted")) add("accepted");
-                        if (l.contains("]: ")) add("done");
+                    while (log.readLine() != null) { } // the log is not what is counted
+                } catch (IOException ended) {
+                    // the server is gone
+                }
+            });
+            BufferedReader events = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    for (String l; (l = events.readLine()) != null; ) {
+                        var e = com.google.gson.JsonParser.parseString(l).getAsJsonObject();
+                        String event = e.get("event").getAsString();
+                        if (event.equals("accepted")) add("accepted");
+                        if (!event.equals("done")) continue;
+                        add("done");
+                        Matcher row = ROW.matcher(e.get("uri").getAsString());
+                        if (row.find()) add(row.group(1));
                     }
                 } catch (IOException ended) {
                     // the server is gone
@@ -362,7 +377,7 @@ public class bench {
             return c == null ? 0 : c.get();
         }
 
-        /** Waits until the server has logged n calls of the row (at most 60 s); returns its count. */
+        /** Waits until the server has done n calls of the row (at most 60 s); returns its count. */
         synchronized int await(String row, int n) throws InterruptedException {
             long deadline = System.nanoTime() + 60_000_000_000L;
             for (long left; count(row) < n && (left = deadline - System.nanoTime()) > 0; ) wait(left / 1_000_000 + 1);
