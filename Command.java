@@ -44,13 +44,15 @@ final class Command implements res.Work {
 
     @Override
     public res.Result work(res.Call call, res.Received received) throws InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder("sh", "-c", command);
+        // setsid: the command and all it starts are a process group of their own, ended together.
+        ProcessBuilder builder = new ProcessBuilder("setsid", "sh", "-c", command);
         Map<String, String> env = builder.environment();
         env.remove("ASYNCCALL_TOKEN");
-        env.keySet().removeIf(name -> name.startsWith("HTTP_")); // only the request's, below
-        // A value the OS cannot carry (a NUL byte) leaves its variable out.
+        env.keySet().removeIf(name -> name.startsWith("HTTP_") || CGI.contains(name)); // only the request's, below
+        // The request's bytes go to the command as they came (the OS encodes a String as UTF-8); a value
+        // the OS cannot carry (a NUL byte) leaves its variable out.
         metaVariables(call, received).forEach((name, value) -> {
-            if (value.indexOf('\0') < 0) env.put(name, value);
+            if (value.indexOf('\0') < 0) env.put(name, utf8(value));
         });
         Process process;
         try {
@@ -94,29 +96,55 @@ final class Command implements res.Work {
         }
     }
 
-    /** Ends a command and every process it started (TERM, then KILL a second later). */
+    /** Ends a command and every process it started: TERM to its whole process group at once, KILL a second later. */
     static void end(Process process) {
-        List<ProcessHandle> all = new java.util.ArrayList<>(process.descendants().toList());
-        all.add(process.toHandle());
-        all.forEach(ProcessHandle::destroy);
-        for (ProcessHandle p : all) {
+        signal("TERM", process.pid());
+        try {
+            process.onExit().get(1, TimeUnit.SECONDS);
+        } catch (Exception stillThere) {
+            // KILL, below
+        }
+        signal("KILL", process.pid()); // what is left of the group, children that ignore TERM included
+        process.destroyForcibly();
+    }
+
+    /** kill -SIGNAL -- -GROUP: the JDK signals processes, not groups. */
+    private static void signal(String name, long group) {
+        try {
+            new ProcessBuilder("kill", "-s", name, "--", "-" + group).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            // the group is gone, or cannot be signalled: the process itself is destroyed after
+        }
+    }
+
+    /** Ends the commands still running, and their children, all at once: the server is stopping. */
+    void stop() {
+        List<Thread> ending = running.stream().map(p -> Thread.ofVirtual().start(() -> end(p))).toList();
+        for (Thread t : ending) {
             try {
-                p.onExit().get(1, TimeUnit.SECONDS);
-            } catch (Exception stillThere) {
-                p.destroyForcibly();
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
         }
     }
 
-    /** Ends the commands still running, and their children: the server is stopping. */
-    void stop() {
-        running.forEach(Command::end);
+    /** The CGI variables a command gets from its request only, never from the server's own environment. */
+    private static final Set<String> CGI = Set.of("GATEWAY_INTERFACE", "SERVER_SOFTWARE", "SERVER_PROTOCOL", "SERVER_NAME",
+        "SERVER_PORT", "REQUEST_METHOD", "QUERY_STRING", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "REMOTE_ADDR", "REMOTE_PORT",
+        "REDIRECT_STATUS", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTPS", "REQUEST_SCHEME", "ASYNCCALL_ID");
+
+    /** A byte string (one char per byte) as the String whose UTF-8 is those bytes; an invalid byte becomes U+FFFD. */
+    private static String utf8(String bytes) {
+        return new String(bytes.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
     }
 
     /**
      * The CGI/1.1 meta-variables of a request (RFC 3875 section 4.1), ASYNCCALL_ID, and what php-cgi
-     * needs as nginx's fastcgi_params give it (REDIRECT_STATUS; REQUEST_URI). Authorization is never
-     * passed, nor Proxy as HTTP_PROXY (httpoxy).
+     * needs as nginx's fastcgi_params give it (REDIRECT_STATUS, REQUEST_URI, REQUEST_SCHEME, HTTPS).
+     * Authorization is never passed, nor Proxy as HTTP_PROXY (httpoxy), nor a header with '_' in its name.
      */
     static Map<String, String> metaVariables(res.Call call, res.Received r) {
         Map<String, String> v = new LinkedHashMap<>();
@@ -124,7 +152,7 @@ final class Command implements res.Work {
         String host = r.headers().getOrDefault("Host", List.of("")).get(0);
         v.put("GATEWAY_INTERFACE", "CGI/1.1");
         v.put("SERVER_SOFTWARE", "asynccall");
-        v.put("SERVER_PROTOCOL", "HTTP/1.1");
+        v.put("SERVER_PROTOCOL", r.protocol());
         v.put("SERVER_NAME", host.isEmpty() ? local.getAddress().getHostAddress() : host.replaceFirst(":\\d+$", "").replaceAll("^\\[|\\]$", ""));
         v.put("SERVER_PORT", String.valueOf(local.getPort()));
         v.put("REQUEST_METHOD", r.method());
@@ -135,13 +163,16 @@ final class Command implements res.Work {
         v.put("REMOTE_ADDR", call.from().getAddress().getHostAddress());
         v.put("REMOTE_PORT", String.valueOf(call.from().getPort()));
         v.put("REDIRECT_STATUS", "200");
+        v.put("REQUEST_SCHEME", r.secure() ? "https" : "http");
+        if (r.secure()) v.put("HTTPS", "on");
         if (r.contentType() != null) v.put("CONTENT_TYPE", r.contentType());
         if (r.body().length > 0 || r.headers().containsKey("Content-length")) v.put("CONTENT_LENGTH", String.valueOf(r.body().length));
         v.put("ASYNCCALL_ID", call.id());
         r.headers().forEach((name, values) -> {
             String meta = "HTTP_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
+            // A name with '_' would pass for another's (X_Foo for X-Foo): left out, as nginx does by default.
             boolean own = meta.equals("HTTP_AUTHORIZATION") || meta.equals("HTTP_PROXY") || meta.equals("HTTP_CONTENT_TYPE")
-                || meta.equals("HTTP_CONTENT_LENGTH");
+                || meta.equals("HTTP_CONTENT_LENGTH") || name.indexOf('_') >= 0;
             if (!own) v.put(meta, String.join(", ", values));
         });
         return v;
@@ -156,8 +187,7 @@ final class Command implements res.Work {
         String text = new String(out, StandardCharsets.ISO_8859_1);
         int blank = text.indexOf("\n\n"), crlf = text.indexOf("\r\n\r\n");
         int end = blank < 0 ? crlf : crlf < 0 ? blank : Math.min(blank, crlf);
-        Map<String, String> headers = new LinkedHashMap<>();
-        int status = 200;
+        List<String[]> lines = new java.util.ArrayList<>();
         boolean cgi = end > 0;
         if (cgi) {
             for (String line : text.substring(0, end).split("\r?\n")) {
@@ -166,30 +196,28 @@ final class Command implements res.Work {
                     cgi = false;
                     break;
                 }
-                headers.put(line.substring(0, colon), line.substring(colon + 1).strip());
+                lines.add(new String[] {line.substring(0, colon), line.substring(colon + 1).strip()});
             }
         }
-        cgi = cgi && headers.keySet().stream().anyMatch(h -> h.equalsIgnoreCase("Status") || h.equalsIgnoreCase("Content-Type")
-            || h.equalsIgnoreCase("Location"));
+        cgi = cgi && lines.stream().anyMatch(h -> h[0].equalsIgnoreCase("Status") || h[0].equalsIgnoreCase("Content-Type")
+            || h[0].equalsIgnoreCase("Location"));
         if (!cgi) return new res.Result(200, Map.of(), out, 0, null, remark);
-        Map<String, String> answer = new LinkedHashMap<>();
-        for (Map.Entry<String, String> h : headers.entrySet()) {
-            String name = h.getKey().toLowerCase(Locale.ROOT);
+        int status = lines.stream().anyMatch(h -> h[0].equalsIgnoreCase("Location")) ? 302 : 200;
+        Map<String, List<String>> answer = new LinkedHashMap<>(); // a header may come more than once (Set-Cookie)
+        for (String[] h : lines) {
+            String name = h[0].toLowerCase(Locale.ROOT);
             if (name.equals("status")) {
-                status = statusOf(h.getValue());
+                String code = h[1].split(" ", 2)[0];
+                // A final answer is 2xx to 5xx: anything else from a command is its fault.
+                if (!code.matches("[2-5]\\d\\d")) return res.Result.text(502, "Bad Gateway: the work gave an invalid status\n", "an invalid Status: " + h[1]);
+                status = Integer.parseInt(code);
             } else if (!Set.of("connection", "transfer-encoding", "content-length", "keep-alive").contains(name)) {
-                answer.put(h.getKey(), h.getValue());
+                answer.computeIfAbsent(h[0], k -> new java.util.ArrayList<>()).add(h[1]);
             }
-            if (name.equals("location") && !headers.keySet().stream().anyMatch(k -> k.equalsIgnoreCase("Status"))) status = 302;
         }
         int bodyStart = end + (end == crlf ? 4 : 2);
         byte[] body = java.util.Arrays.copyOfRange(out, bodyStart, out.length);
         return new res.Result(status, answer, body, 0, null, remark);
-    }
-
-    private static int statusOf(String value) {
-        String code = value.strip().split(" ", 2)[0];
-        return code.matches("[1-5]\\d\\d") ? Integer.parseInt(code) : 500;
     }
 
     /** Reads a stream to its end on a thread of its own: the first (or last) limit bytes kept, all counted. */

@@ -7,8 +7,8 @@ import java.util.Map;
  * answered (0 while its first call is still being worked on). Thread-safe; JDK only.
  */
 final class Idempotency {
-    /** A key's first call: its request's fingerprint and its status, 0 while still working. */
-    record Seen(byte[] fingerprint, int status) {}
+    /** A key's first call: its request's fingerprint, its status (0 while still working) and its id. */
+    record Seen(byte[] fingerprint, int status, String id) {}
 
     private final int capacity;
     private final Map<String, Seen> seen;
@@ -24,15 +24,15 @@ final class Idempotency {
     }
 
     /** Records key as being worked on and returns null; or, when the key was seen, what was seen. */
-    synchronized Seen claim(String key, byte[] fingerprint) {
+    synchronized Seen claim(String key, byte[] fingerprint, String id) {
         Seen first = seen.get(key);
-        if (first == null) seen.put(key, new Seen(fingerprint, 0));
+        if (first == null) seen.put(key, new Seen(fingerprint, 0, id));
         return first;
     }
 
     /** The key's first call was answered with status. */
     synchronized void done(String key, int status) {
-        seen.computeIfPresent(key, (k, first) -> new Seen(first.fingerprint(), status));
+        seen.computeIfPresent(key, (k, first) -> new Seen(first.fingerprint(), status, first.id()));
     }
 
     /** The key's first call did not get its work done: a retry with the same key may do it. */

@@ -12,16 +12,22 @@ import java.util.function.Predicate;
  * The status monitor of the asynchronous request-reply pattern (RFC 9110 section 15.3.3): every 202 says
  * "Location: /calls/ID", and GET /calls/ID answers how that call is going, as JSON: its state (queued,
  * working, done, failed), when it was accepted, started and finished, the status of its answer and a
- * command's exit code, and the answer (at most res.ANSWER_KEPT bytes), with Retry-After while it is not
+ * command's exit code, and the answer (its first 4 KiB), with Retry-After while it is not
  * finished. Fed by the endpoint's events; finished calls are kept for a bounded time and count.
  */
 final class Monitor implements res.Listener {
-    /** One call as the monitor knows it. */
+    /** How much of an answer a monitor keeps: what a caller following it needs to see, not a copy of large answers. */
+    static final int ANSWER_KEPT = 4096;
+
+    /** One call as the monitor knows it: its end without its call, the answer cut to ANSWER_KEPT. */
     private static final class State {
         final String id;
         final Instant accepted = Instant.now();
         Instant started, finished;
-        res.Done done;
+        int status, exit;
+        String answer, note;
+        long answerBytes;
+        boolean failed;
 
         State(String id) {
             this.id = id;
@@ -60,7 +66,12 @@ final class Monitor implements res.Listener {
         State s = calls.get(done.call().id());
         if (s == null) return; // refused before it was accepted: it has no monitor
         s.finished = Instant.now();
-        s.done = done;
+        s.status = done.workStatus();
+        s.exit = done.exit();
+        s.answer = done.answer() == null ? null : done.answer().substring(0, Math.min(done.answer().length(), ANSWER_KEPT));
+        s.answerBytes = done.answerBytes();
+        s.note = done.note();
+        s.failed = failed(done);
         finished.addLast(s);
         forgetOld();
     }
@@ -99,17 +110,16 @@ final class Monitor implements res.Listener {
     }
 
     private static String json(State s) {
-        res.Done d = s.done;
-        String state = d != null ? (failed(d) ? "failed" : "done") : s.started != null ? "working" : "queued";
+        String state = s.finished != null ? (s.failed ? "failed" : "done") : s.started != null ? "working" : "queued";
         StringBuilder out = new StringBuilder("{\"id\":\"").append(s.id).append("\",\"state\":\"").append(state)
             .append("\",\"accepted\":\"").append(s.accepted).append('"')
             .append(",\"started\":").append(s.started == null ? "null" : "\"" + s.started + "\"")
             .append(",\"finished\":").append(s.finished == null ? "null" : "\"" + s.finished + "\"");
-        if (d != null) {
-            out.append(",\"status\":").append(d.workStatus());
-            if (d.exit() >= 0) out.append(",\"exit\":").append(d.exit());
-            if (d.answer() != null) out.append(",\"answer\":").append(EventLog.json(d.answer())).append(",\"answer_bytes\":").append(d.answerBytes());
-            if (d.note() != null) out.append(",\"note\":").append(EventLog.json(d.note()));
+        if (s.finished != null) {
+            out.append(",\"status\":").append(s.status);
+            if (s.exit >= 0) out.append(",\"exit\":").append(s.exit);
+            if (s.answer != null) out.append(",\"answer\":").append(EventLog.json(s.answer)).append(",\"answer_bytes\":").append(s.answerBytes);
+            if (s.note != null) out.append(",\"note\":").append(EventLog.json(s.note));
         }
         return out.append("}\n").toString();
     }

@@ -32,6 +32,7 @@ final class Tls {
         try {
             List<Certificate> chain = certificates(certFile);
             PrivateKey key = key(keyFile);
+            matches(key, chain.get(0));
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
             char[] none = new char[0];
@@ -44,6 +45,31 @@ final class Tls {
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalArgumentException("cannot use --tls-cert " + certFile + " with --tls-key " + keyFile + ": " + e.getMessage());
         }
+    }
+
+    /** The key must be the certificate's own: else every handshake would fail, and only the callers would say so. */
+    private static void matches(PrivateKey key, Certificate cert) throws GeneralSecurityException {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            case "Ed25519", "EdDSA" -> "Ed25519";
+            default -> null; // RSASSA-PSS and others: their parameters vary; the handshake will tell
+        };
+        if (algorithm == null) return;
+        byte[] probe = "asynccall".getBytes(StandardCharsets.US_ASCII);
+        java.security.Signature sign = java.security.Signature.getInstance(algorithm);
+        sign.initSign(key);
+        sign.update(probe);
+        byte[] signature = sign.sign();
+        java.security.Signature check = java.security.Signature.getInstance(algorithm);
+        try {
+            check.initVerify(cert.getPublicKey());
+            check.update(probe);
+            if (check.verify(signature)) return;
+        } catch (java.security.InvalidKeyException otherKind) {
+            // said below
+        }
+        throw new GeneralSecurityException("the key is not the certificate's (" + ((java.security.cert.X509Certificate) cert).getSubjectX500Principal() + ")");
     }
 
     private static List<Certificate> certificates(Path file) throws IOException, GeneralSecurityException {

@@ -121,14 +121,16 @@ public class bench {
         // are given back at once; sendSock's stay open until each answer, with the JDK server's buffers.
         try (HttpClient client = HttpClient.newHttpClient()) {
             double rss = inFlight(n, "held", (url, i) -> test.sendCURL(client, "GET", url, Map.of("row", "held", "i", i),
-                Duration.ofSeconds(10), "Prefer", "respond-async"));
+                Duration.ofSeconds(10), "Prefer", "respond-async"), SERVE_HEAP);
             f.put("inflight", n);
             f.put("inflight_rss_mib", Math.round(rss));
             table.add(new String[] {"in flight at once: sendCURL, 202", n + " calls", "", "", String.format("peak RSS %.0f MiB", rss)});
         }
-        double sockRss = inFlight(n, "heldsock", (url, i) -> test.sendSock("GET", url, Map.of("row", "heldsock", "i", i), null));
+        // Each call whose connection stays open holds about 35 KiB of the JDK server's buffers while it
+        // works: serve's default heap (320 MiB) holds about 8,000 of them, so this row gives it 1 GiB.
+        double sockRss = inFlight(n, "heldsock", (url, i) -> test.sendSock("GET", url, Map.of("row", "heldsock", "i", i), null), "-Xmx1g");
         f.put("inflight_sock_rss_mib", Math.round(sockRss));
-        table.add(new String[] {"in flight at once: sendSock, connections open", n + " calls", "", "", String.format("peak RSS %.0f MiB", sockRss)});
+        table.add(new String[] {"in flight at once: sendSock, connections open", n + " calls", "", "", String.format("peak RSS %.0f MiB (-Xmx1g)", sockRss)});
 
         wholeProcesses(runs, f, table);
         f.put("jdk", Runtime.version().toString());
@@ -175,9 +177,9 @@ public class bench {
     }
 
     /** n calls working at once in a server of their own (--sleep 120): its peak RSS in MiB once all arrived. */
-    static double inFlight(int n, String row, Target call) throws Exception {
+    static double inFlight(int n, String row, Target call, String heap) throws Exception {
         progress.printf("in flight (%s): %d calls sleeping at once%n", row, n);
-        try (Server held = new Server("--sleep", "120")) {
+        try (Server held = new Server(heap, List.of("--sleep", "120"))) {
             fireFast(held, n, call);
             held.awaitAccepted(n);
             if (held.count("done") > 0) throw new IllegalStateException("calls finished before all were in flight");
@@ -334,8 +336,12 @@ public class bench {
         private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
 
         Server(String... args) throws Exception {
-            List<String> command = new ArrayList<>(List.of(JAVA, SERVE_HEAP, "serve.java", "127.0.0.1:0", "--events", "-"));
-            command.addAll(List.of(args));
+            this(SERVE_HEAP, List.of(args));
+        }
+
+        Server(String heap, List<String> args) throws Exception {
+            List<String> command = new ArrayList<>(List.of(JAVA, heap, "serve.java", "127.0.0.1:0", "--events", "-"));
+            command.addAll(args);
             process = new ProcessBuilder(command).start();
             BufferedReader log = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
             String first = log.readLine();

@@ -72,7 +72,7 @@ public class res implements HttpHandler {
      * keep), the exit code of a command (-1: not a command), why it failed (null: it did not), and a
      * remark for the log (null: none).
      */
-    public record Result(int status, Map<String, String> headers, byte[] body, int exit, String failure, String remark) {
+    public record Result(int status, Map<String, List<String>> headers, byte[] body, int exit, String failure, String remark) {
         static Result text(int status, String text, String failure) {
             return new Result(status, Map.of(), text.getBytes(StandardCharsets.UTF_8), -1, failure, null);
         }
@@ -83,10 +83,11 @@ public class res implements HttpHandler {
 
     /**
      * What a call received: all its work needs, held while it waits: the method, the raw query, the
-     * Content-Type, the headers, the body (as sent, at most post_max_size), and the address it came to.
+     * Content-Type, the headers, the body (as sent, at most post_max_size), the address it came to, the
+     * protocol (HTTP/1.1) and whether it came over TLS.
      */
     public record Received(String method, String rawQuery, String contentType, Map<String, List<String>> headers, byte[] body,
-                           InetSocketAddress local) {}
+                           InetSocketAddress local, String protocol, boolean secure) {}
 
     /**
      * The end of a call, worked or refused: the status sent (202 for a call accepted at once), the
@@ -197,7 +198,7 @@ public class res implements HttpHandler {
     private Done serve(HttpExchange exchange, Call call, Received received) {
         boolean ownsKey = call.key() != null && keys != null;
         if (ownsKey) {
-            Refusal refusal = firstTime(call.key(), fingerprint(call, received.body()));
+            Refusal refusal = firstTime(exchange, call, fingerprint(call, received.body()));
             if (refusal != null) return refuse(exchange, call, refusal);
         }
         if (prefersAsync(exchange.getRequestHeaders().get("Prefer"))) {
@@ -207,10 +208,20 @@ public class res implements HttpHandler {
             if (ownsKey) keys.done(call.key(), 202);
             exchange.close();
             // The work goes on in a thread of its own, which holds what the call received but not its exchange.
-            background.execute(() -> finish(settle(work(call, received, null), ownsKey), received.body().length));
+            background.execute(() -> finish(settle(workOrFail(call, received, null), ownsKey), received.body().length));
             return null;
         }
-        return settle(work(call, received, exchange), ownsKey);
+        return settle(workOrFail(call, received, exchange), ownsKey);
+    }
+
+    /** The work, and whatever it throws as a failed end: a call is always finished, and its key settled. */
+    private Done workOrFail(Call call, Received received, HttpExchange exchange) {
+        try {
+            return work(call, received, exchange);
+        } catch (RuntimeException | Error e) {
+            int sent = exchange == null ? 202 : send(exchange, 500, "Internal Server Error\n", true);
+            return new Done(call, sent, 500, -1, null, 0, "failed: " + e);
+        }
     }
 
     /** The outcome of a key's first call: its status when worked; forgotten when not, so that a retry may do the work. */
@@ -259,7 +270,12 @@ public class res implements HttpHandler {
     private static Done reply(Call call, Result result, HttpExchange exchange) {
         int sent = 202;
         if (exchange != null) {
-            result.headers().forEach((name, value) -> exchange.getResponseHeaders().set(name, value));
+            // A header the HTTP server could not send as it is (a line break or NUL in it) is left out.
+            result.headers().forEach((name, values) -> {
+                if (name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+") && values.stream().noneMatch(v -> v.matches("(?s).*[\\r\\n\\x00].*"))) {
+                    exchange.getResponseHeaders().put(name, values);
+                }
+            });
             exchange.getResponseHeaders().putIfAbsent("Content-Type", List.of("text/plain; charset=UTF-8"));
             sent = send(exchange, result.status(), result.body(), false);
         }
@@ -462,9 +478,10 @@ public class res implements HttpHandler {
         return MessageDigest.isEqual(tokenHash, given);
     }
 
-    /** null when this is the key's first call (now recorded); else the answer a repeat gets. */
-    private Refusal firstTime(String key, byte[] fingerprint) {
-        Idempotency.Seen first = keys.claim(key, fingerprint);
+    /** null when this is the key's first call (now recorded); else the answer a repeat gets (a 202 names the first call's monitor). */
+    private Refusal firstTime(HttpExchange exchange, Call call, byte[] fingerprint) {
+        String key = call.key();
+        Idempotency.Seen first = keys.claim(key, fingerprint, call.id());
         if (first == null) return null;
         if (!MessageDigest.isEqual(first.fingerprint(), fingerprint)) {
             return new Refusal(422, "Unprocessable Content: this Idempotency-Key was used for a different request");
@@ -472,6 +489,7 @@ public class res implements HttpHandler {
         if (first.status() == 0) {
             return new Refusal(409, "Conflict: the first call with this Idempotency-Key is still being worked on");
         }
+        if (first.status() == 202) exchange.getResponseHeaders().set("Location", "/calls/" + first.id());
         return new Refusal(first.status(), "repeat of Idempotency-Key " + key + ", answered " + first.status()
             + " the first time: not worked on again");
     }
@@ -510,7 +528,8 @@ public class res implements HttpHandler {
     private static Received read(HttpExchange call) throws BodyEndedEarly {
         byte[] body = readBody(call);
         return body == null ? null : new Received(call.getRequestMethod(), call.getRequestURI().getRawQuery(),
-            call.getRequestHeaders().getFirst("Content-Type"), Map.copyOf(call.getRequestHeaders()), body, call.getLocalAddress());
+            call.getRequestHeaders().getFirst("Content-Type"), Map.copyOf(call.getRequestHeaders()), body, call.getLocalAddress(),
+            call.getProtocol(), call instanceof com.sun.net.httpserver.HttpsExchange);
     }
 
     private static byte[] readBody(HttpExchange call) throws BodyEndedEarly {

@@ -74,7 +74,11 @@ public class serve {
         if (System.getProperty(property) == null) System.setProperty(property, value);
     }
 
-    /** Connections at most: the file descriptor limit less 128 for everything else, and at least half of it. */
+    /**
+     * Connections at most: the file descriptor limit less 128 for everything else (and at least half
+     * of it), so that the server never runs out of descriptors. (Not bounded by the heap: a connection
+     * closed at once would lose a fire-and-forget call, which cannot see a refusal.)
+     */
     static long connectionCap() {
         if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean os) {
             long fds = os.getMaxFileDescriptorCount();
@@ -252,6 +256,10 @@ public class serve {
             log.line(null, "asynccall Development Server (" + server.url() + ") started");
             log.line(null, "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
                 + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
+            if (options.run != null && !"UTF-8".equals(System.getProperty("sun.jnu.encoding"))) {
+                log.line(null, "Warning: the locale is not UTF-8 (" + System.getProperty("sun.jnu.encoding") + "): --run commands get"
+                    + " '?' for every byte of a request that is not ASCII; start serve with LANG=C.UTF-8");
+            }
             return server;
         }
 
@@ -590,8 +598,8 @@ public class serve {
                     case "--token-file" -> tokenFile = value(args, ++i, option);
                     case "--events" -> o.events = value(args, ++i, option);
                     case "--run" -> o.run = command(value(args, ++i, option));
-                    case "--work-timeout" -> o.workTimeout = seconds(value(args, ++i, option), option);
-                    case "--keep" -> o.keep = seconds(value(args, ++i, option), option);
+                    case "--work-timeout" -> o.workTimeout = positive(seconds(value(args, ++i, option), option), option, args[i]);
+                    case "--keep" -> o.keep = positive(seconds(value(args, ++i, option), option), option, args[i]);
                     case "--tls-cert" -> o.tlsCert = value(args, ++i, option);
                     case "--tls-key" -> o.tlsKey = value(args, ++i, option);
                     default -> {
@@ -667,6 +675,11 @@ public class serve {
                 // said below
             }
             throw new IllegalArgumentException("invalid value given for " + option + ": " + s);
+        }
+
+        private static Duration positive(Duration d, String option, String given) {
+            if (d.isZero()) throw new IllegalArgumentException("invalid value given for " + option + ": " + given + " (more than 0)");
+            return d;
         }
 
         private static String command(String s) {

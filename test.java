@@ -538,22 +538,26 @@ public class test {
                     }
                     if (state.equals("done") || state.equals("failed")) {
                         if (state.equals("failed")) failed++;
-                        String answer = jsonString(r.body(), "answer");
-                        out.printf(Locale.ROOT, "%s Response (%s), %s after %.1f s:%n%s%n", m.getKey().function.equals("sendCURL") ? "CURL" : "Sock",
-                            m.getKey().method, state, (System.nanoTime() - start) / 1e9, printable(answer == null ? "" : answer));
+                        String answer = jsonString(r.body(), "answer"), note = jsonString(r.body(), "note");
+                        java.util.regex.Matcher bytes = java.util.regex.Pattern.compile("\"answer_bytes\":(\\d+)").matcher(r.body());
+                        long whole = bytes.find() ? Long.parseLong(bytes.group(1)) : 0, shown = answer == null ? 0 : answer.getBytes(StandardCharsets.UTF_8).length;
+                        out.printf(Locale.ROOT, "%s Response (%s), %s after %.1f s%s:%n%s%s%n", m.getKey().function.equals("sendCURL") ? "CURL" : "Sock",
+                            m.getKey().method, state, (System.nanoTime() - start) / 1e9, note == null ? "" : " (" + printable(note) + ")",
+                            printable(answer == null ? "" : answer), whole > shown ? "\n... (the monitor keeps the first " + shown + " of " + whole + " bytes)" : "");
                         out.flush();
                         it.remove();
                     } else {
+                        // As Retry-After says, a fifth of a second at least.
                         long wait = r.headers().firstValue("Retry-After").filter(v -> v.matches("\\d{1,5}")).map(Long::parseLong).orElse(1L);
-                        next = Math.min(next, System.nanoTime() + wait * 1_000_000_000L);
+                        next = Math.min(next, System.nanoTime() + Math.max(200_000_000L, wait * 1_000_000_000L));
                     }
                 }
                 if (monitors.isEmpty()) break;
-                if (next > deadline) {
-                    err.println("Error: " + monitors.size() + " of the calls not finished within " + o.timeout.toMillis() + " ms (--timeout)");
+                if (System.nanoTime() >= deadline) {
+                    err.println("Error: " + plural(monitors.size()) + " not finished within " + o.timeout.toMillis() + " ms (--timeout)");
                     return 1;
                 }
-                TimeUnit.NANOSECONDS.sleep(Math.max(0, next - System.nanoTime())); // as the monitors' Retry-After says
+                TimeUnit.NANOSECONDS.sleep(Math.max(0, Math.min(next, deadline) - System.nanoTime())); // and once more at the deadline
             }
             out.printf(Locale.ROOT, "%d answers in %.0f ms%n", calls.size(), (System.nanoTime() - start) / 1e6);
             if (failed > 0) err.println("Error: " + plural(failed) + " failed (see the monitors' answers above)");

@@ -31,8 +31,12 @@ class IdempotencyTest {
             assertEquals(200, Support.status(call(server, key, "id=1", false)));
             String repeat = call(server, key, "id=1", false);
             assertEquals(200, Support.status(repeat), repeat);
-            assertEquals(202, Support.status(call(server, async, "id=2", true)));
-            assertEquals(202, Support.status(call(server, async, "id=2", true)));
+            String first = call(server, async, "id=2", true), again = call(server, async, "id=2", true);
+            assertEquals(202, Support.status(first));
+            assertEquals(202, Support.status(again));
+            // The repeat names the first call's monitor: a caller that lost the first answer can follow it.
+            String location = first.replaceAll("(?is).*\r\nlocation: (/calls/[0-9a-f]{32})\r\n.*", "$1");
+            assertTrue(location.startsWith("/calls/") && again.contains(location), first + again);
             server.log.await("\\[200\\]: POST /res\\.php - repeat of Idempotency-Key " + key + ", answered 200 the first time: not worked on again$",
                 Duration.ofSeconds(5));
             server.log.await("\\[202\\]: POST /res\\.php - repeat of Idempotency-Key " + async, Duration.ofSeconds(5));

@@ -61,6 +61,31 @@ class RunTest {
     }
 
     @Test
+    void theRequestsBytesReachTheCommandAsTheyCameAndAHeaderWithAnUnderscoreDoesNot() throws Exception {
+        // The JDK hands environment variables to the OS in the locale's encoding: UTF-8 carries every byte string.
+        org.junit.jupiter.api.Assumptions.assumeTrue("UTF-8".equals(System.getProperty("sun.jnu.encoding")),
+            "the locale is not UTF-8 (LANG=C.UTF-8 makes it so): serve warns about it at start");
+        try (Support.Server server = new Support.Server("--run", "printf '%s|%s|%s' \"$QUERY_STRING\" \"$HTTP_X_UTF\" \"${HTTP_X_FOO-none}\"")) {
+            String answer = Support.raw(server.port(), "GET /res.php?q=%C3%A9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                + "X-Utf: \u00c3\u00a9\r\nX_Foo: spoofed\r\n\r\n");
+            assertEquals("q=%C3%A9|\u00c3\u00a9|none", Support.body(answer), "the header's two bytes (é in UTF-8), once, and no X_Foo as X-Foo");
+        }
+    }
+
+    @Test
+    void aCommandsRepeatedHeadersAllGoAndAnInvalidStatusIsA502() throws Exception {
+        String script = "if [ \"$QUERY_STRING\" = bad ]; then printf 'Status: 100 Continue\\r\\n\\r\\nx'; exit; fi;"
+            + " printf 'Content-Type: text/plain\\r\\nSet-Cookie: a=1\\r\\nSet-Cookie: b=2\\r\\n\\r\\nok'";
+        try (Support.Server server = new Support.Server("--run", script)) {
+            String ok = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertTrue(ok.toLowerCase().contains("\r\nset-cookie: a=1\r\n") && ok.toLowerCase().contains("\r\nset-cookie: b=2\r\n"), ok);
+            String bad = Support.raw(server.port(), "GET /res.php?bad HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(502, Support.status(bad), bad);
+            server.calls.await(d -> "an invalid Status: 100 Continue".equals(d.note()), Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
     void aCgiResponseSetsTheStatusAndHeadersAndAFailingCommandIsA500WithItsStderrInTheLog() throws Exception {
         String script = "if [ \"$QUERY_STRING\" = fail ]; then echo partial; echo 'line one' >&2; echo 'it broke' >&2; exit 3; fi;"
             + " printf 'Status: 201 Created\\r\\nContent-Type: application/json\\r\\nX-Mine: 1\\r\\n\\r\\n{\"ok\":true}'";
@@ -105,7 +130,7 @@ class RunTest {
 
     @Test
     void aCommandThatNeverEndsIsEndedWithItsChildrenAtTheWorkTimeout() throws Exception {
-        try (Support.Server server = new Support.Server("--run", "sleep 60.17 & sleep 60.17; wait", "--work-timeout", "1")) {
+        try (Support.Server server = new Support.Server("--run", "sleep 60.17 | cat; sleep 60.19; wait", "--work-timeout", "1")) {
             long start = System.nanoTime();
             String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertEquals(504, Support.status(answer), answer);
@@ -114,6 +139,8 @@ class RunTest {
             res.Done done = server.calls.await(d -> d.status() == 504, Duration.ofSeconds(5));
             assertEquals("ended after --work-timeout 1.0 s", done.note());
             awaitGone("sleep 60.17");
+            // The whole group was ended at once: the script's next step never started.
+            assertEquals(0, running("sleep 60.19"), "the step after the one ended ran");
         }
         // A stop ends the commands still running, and their children.
         try (Support.Server server = new Support.Server("--run", "sleep 60.23 & sleep 60.23; wait")) {

@@ -108,6 +108,10 @@ class TlsTest {
             "--tls-key", dir.resolve("local-cert.pem").toString());
         assertEquals(2, swapped.status());
         assertTrue(swapped.err().startsWith("Error: cannot use --tls-cert "), swapped.err());
+        Support.Run mismatched = Support.serveCommand("127.0.0.1:0", "--tls-cert", dir.resolve("local-cert.pem").toString(),
+            "--tls-key", dir.resolve("other-key.pem").toString());
+        assertEquals(2, mismatched.status());
+        assertTrue(mismatched.err().contains("the key is not the certificate's"), mismatched.err());
         Support.Run cacert = Support.run(test::start, "--cacert", dir.resolve("nope.pem").toString());
         assertEquals(2, cacert.status());
         assertTrue(cacert.err().startsWith("Error: cannot read --cacert "), cacert.err());
