@@ -1,9 +1,9 @@
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,8 +29,22 @@ final class Command implements res.Work {
      * Starting a process is a native call that would hold one of the few carrier threads of the calls'
      * virtual threads, and with them the server's answers: it is done on platform threads of its own.
      */
-    private static final java.util.concurrent.ExecutorService SPAWN = java.util.concurrent.Executors.newCachedThreadPool(
-        Thread.ofPlatform().daemon().name("command start").factory());
+    private static final java.util.concurrent.ExecutorService SPAWN = java.util.concurrent.Executors.newFixedThreadPool(
+        Math.max(2, Runtime.getRuntime().availableProcessors()), Thread.ofPlatform().daemon().name("command start").factory());
+
+    /** Where each command's body, answer and stderr go while it runs: a folder only this user can read. */
+    private static final Path TEMP = temp();
+
+    private static Path temp() {
+        try {
+            Path dir = Files.createTempDirectory("asynccall-run-",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            dir.toFile().deleteOnExit(); // empty by then: each call's files go with its call
+            return dir;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("no temporary folder for --run", e);
+        }
+    }
 
     private final String command;
     private final Duration timeout;
@@ -54,45 +68,80 @@ final class Command implements res.Work {
         metaVariables(call, received).forEach((name, value) -> {
             if (value.indexOf('\0') < 0) env.put(name, utf8(value));
         });
+        // The body, the answer and stderr are files of the call's own: no thread and no pipe per command,
+        // and a child the command leaves behind holds a file, not the call.
+        Path files;
+        try {
+            files = Files.createTempDirectory(TEMP, "call-");
+        } catch (IOException e) {
+            return res.Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
+        }
+        Path in = files.resolve("in"), out = files.resolve("out"), err = files.resolve("err");
         Process process;
         try {
+            Files.write(in, received.body());
+            builder.redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile());
             process = SPAWN.submit(builder::start).get();
-        } catch (java.util.concurrent.ExecutionException e) {
-            return res.Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getCause().getMessage());
+        } catch (IOException | java.util.concurrent.ExecutionException e) {
+            delete(files);
+            Throwable why = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+            return res.Result.text(500, "Internal Server Error\n", "the command could not start: " + why.getMessage());
         }
         running.add(process);
         try {
-            Drain out = new Drain(process.getInputStream(), ANSWER_LIMIT, false);
-            Drain err = new Drain(process.getErrorStream(), STDERR_KEPT, true);
-            Thread.ofVirtual().start(() -> {
-                try (OutputStream in = process.getOutputStream()) {
-                    in.write(received.body());
-                } catch (IOException readsNothing) {
-                    // A command that does not read its stdin closes it: not an error.
-                }
-            });
             boolean ended = timeout == null ? process.waitFor() >= 0 : process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
             if (!ended) {
                 end(process);
                 return res.Result.text(504, "Gateway Timeout: the work took longer than its limit\n",
-                    "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + err.tail());
+                    "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + tail(err));
             }
-            // A child the command left running may keep its output open: what the command wrote is in by now.
-            out.join(Duration.ofMillis(200));
-            err.join(Duration.ofMillis(200));
             int exit = process.exitValue();
-            String remark = out.total() > ANSWER_LIMIT ? "the command wrote " + out.total() + " bytes: its answer is the first "
-                + ANSWER_LIMIT : null;
+            long written = Files.size(out);
+            String remark = written > ANSWER_LIMIT ? "the command wrote " + written + " bytes: its answer is the first " + ANSWER_LIMIT : null;
             if (exit != 0) {
                 return new res.Result(500, Map.of(), "Internal Server Error: the work failed\n".getBytes(StandardCharsets.UTF_8), exit,
-                    "exit " + exit + err.tail(), remark);
+                    "exit " + exit + tail(err), remark);
             }
-            return cgiResponse(out.bytes(), remark);
+            return cgiResponse(head(out, ANSWER_LIMIT), remark);
+        } catch (IOException e) {
+            return res.Result.text(500, "Internal Server Error\n", "the command's answer could not be read: " + e.getMessage());
         } catch (InterruptedException stopping) {
             end(process);
             throw stopping;
         } finally {
             running.remove(process);
+            delete(files);
+        }
+    }
+
+    /** The first limit bytes of a file. */
+    private static byte[] head(Path file, int limit) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes(limit);
+        }
+    }
+
+    /** The end of stderr for a log line: ": " and its last STDERR_KEPT bytes, or nothing. */
+    private static String tail(Path err) {
+        try (java.nio.channels.SeekableByteChannel c = Files.newByteChannel(err)) {
+            long size = c.size();
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate((int) Math.min(size, STDERR_KEPT));
+            c.position(size - last.capacity());
+            while (last.hasRemaining() && c.read(last) > 0) { }
+            String s = new String(last.array(), 0, last.position(), StandardCharsets.ISO_8859_1).strip();
+            return s.isEmpty() ? "" : ": " + s;
+        } catch (IOException gone) {
+            return "";
+        }
+    }
+
+    private static void delete(Path files) {
+        for (String name : new String[] {"in", "out", "err", ""}) {
+            try {
+                Files.deleteIfExists(name.isEmpty() ? files : files.resolve(name));
+            } catch (IOException left) {
+                // a temporary file left behind: the OS's to clean
+            }
         }
     }
 
@@ -218,56 +267,5 @@ final class Command implements res.Work {
         int bodyStart = end + (end == crlf ? 4 : 2);
         byte[] body = java.util.Arrays.copyOfRange(out, bodyStart, out.length);
         return new res.Result(status, answer, body, 0, null, remark);
-    }
-
-    /** Reads a stream to its end on a thread of its own: the first (or last) limit bytes kept, all counted. */
-    private static final class Drain {
-        private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
-        private final Thread thread;
-        private long total;
-
-        Drain(InputStream in, int limit, boolean keepLast) {
-            thread = Thread.ofPlatform().daemon().name("command output").start(() -> {
-                byte[] buffer = new byte[8192];
-                try (in) {
-                    for (int n; (n = in.read(buffer)) > 0; ) {
-                        synchronized (this) {
-                            total += n;
-                            if (keepLast) {
-                                kept.write(buffer, 0, n);
-                                if (kept.size() > 2 * limit) {
-                                    byte[] last = java.util.Arrays.copyOfRange(kept.toByteArray(), kept.size() - limit, kept.size());
-                                    kept.reset();
-                                    kept.write(last, 0, last.length);
-                                }
-                            } else if (kept.size() < limit) {
-                                kept.write(buffer, 0, Math.min(n, limit - kept.size()));
-                            }
-                        }
-                    }
-                } catch (IOException closed) {
-                    // the command is gone
-                }
-            });
-        }
-
-        void join(Duration wait) throws InterruptedException {
-            thread.join(wait);
-        }
-
-        synchronized byte[] bytes() {
-            return kept.toByteArray();
-        }
-
-        synchronized long total() {
-            return total;
-        }
-
-        /** The end of stderr for a log line: ": " and its last lines, or nothing. */
-        synchronized String tail() {
-            byte[] b = kept.toByteArray();
-            String s = new String(b, Math.max(0, b.length - STDERR_KEPT), Math.min(b.length, STDERR_KEPT), StandardCharsets.ISO_8859_1).strip();
-            return s.isEmpty() ? "" : ": " + s;
-        }
     }
 }

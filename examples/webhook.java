@@ -31,7 +31,8 @@ public class webhook {
         URI to = URI.create(rest.remove(at + 1));
         rest.remove(at);
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-        serve.run(rest.toArray(String[]::new), request -> relay(client, to, json(Map.of("method", request.method(), "data", request.data()))));
+        serve.run(rest.toArray(String[]::new), request ->
+            relay(client, to, "{\"method\":" + json(request.method()) + ",\"data\":" + json(request.data()) + "}"));
     }
 
     /** POSTs the JSON, again after 1 s, 2 s, 4 s ... while it is not taken; what the URL answered last. */
