@@ -725,7 +725,7 @@ public class serve {
           --tls-key FILE     ... and this PEM private key (PKCS#8 or RSA, unencrypted), as nginx reads them
           --events FILE      also write each call's arrival, warnings and end to FILE as JSON lines
                              (one object a line; - for standard output)
-          -v, --verbose      also log each call's print_r answer (at most 64 KiB of it) when its work is done
+          -v, --verbose      also log each call's answer (at most 64 KiB of it) when its work is done
           -h, --help         this help
         """;
 }

@@ -521,7 +521,13 @@ public class test {
                         + " (no 202 with a Location: does it honour Prefer: respond-async?)");
                     return 1;
                 }
-                monitors.put(call, o.url.resolve(location));
+                URI monitor = o.url.resolve(location);
+                // The token goes to the endpoint's own monitors only, never to another host a Location names.
+                if (!(monitor.getScheme() + monitor.getAuthority()).equalsIgnoreCase(o.url.getScheme() + o.url.getAuthority())) {
+                    err.println("Error: " + shown(o.url) + " named a monitor elsewhere (" + printable(location) + "): not followed");
+                    return 1;
+                }
+                monitors.put(call, monitor);
                 out.printf(Locale.ROOT, "%-8s %-4s %-45s  202 Accepted, monitor %s%n", call.function, call.method, call.target(o.url, data), location);
             }
             out.flush();

@@ -97,6 +97,21 @@ class ProjectTest {
         }
     }
 
+    @Test
+    void everyScriptWithAShebangLineIsExecutable() throws Exception {
+        try (var files = Files.walk(Support.ROOT)) {
+            List<Path> scripts = files.filter(p -> p.toString().endsWith(".java") && !p.toString().contains("/.jbang")).filter(p -> {
+                try {
+                    return Files.readString(p).startsWith("///usr/bin/env jbang");
+                } catch (IOException e) {
+                    return false;
+                }
+            }).toList();
+            assertTrue(scripts.size() >= 7, scripts.toString());
+            for (Path p : scripts) assertTrue(Files.isExecutable(p), p + " is not executable");
+        }
+    }
+
     /** The commands (./jbang X, jbang X) and flags (--x) a README names. */
     private static java.util.Set<String> commandsAndFlags(String file) throws IOException {
         String text = Files.readString(Support.ROOT.resolve(file));
