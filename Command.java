@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * command line. Exit 0 is done, anything else failed (the last lines of stderr go to the log).
  */
 final class Command implements res.Work {
-    /** How much of the command's stdout is its answer; the rest is read and dropped. */
+    /** How much of the command's stdout is its answer; the rest is dropped (the log says how much there was). */
     static final int ANSWER_LIMIT = 1 << 20;
     /** How much of the end of its stderr is kept for the log. */
     static final int STDERR_KEPT = 2048;
