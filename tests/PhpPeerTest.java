@@ -43,6 +43,29 @@ class PhpPeerTest {
 
     private static final Map<String, String> HELLO = Map.of("hello", "world!");
 
+    /** php -S on 127.0.0.1:port with these variables and arguments, its log read into log; returned once it has started. */
+    private static Process phpS(int port, Map<String, String> env, Support.LogSink log, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("php", "-S", "127.0.0.1:" + port));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(Support.ROOT.toFile()).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process php = pb.start();
+        Thread.ofVirtual().start(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(php.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String l; (l = in.readLine()) != null; ) log.addLine(l);
+            } catch (IOException ended) {
+                // php -S is gone
+            }
+        });
+        try {
+            log.await("Development Server \\(http://127\\.0\\.0\\.1:" + port + "\\) started", Duration.ofSeconds(20));
+        } catch (AssertionError notStarted) {
+            php.destroyForcibly();
+            throw notStarted;
+        }
+        return php;
+    }
+
     @Test
     @EnabledIf(value = "php", disabledReason = NO_PHP)
     void phpCallsUsLikeTheArticleAndAllFourCallsArriveWithTheirData() throws Exception {
@@ -67,20 +90,9 @@ class PhpPeerTest {
     @EnabledIf(value = "php", disabledReason = NO_PHP)
     void phpsOwnResPhpHonouringPreferMakesTheArticlesTestPhpReturnInMilliseconds() throws Exception {
         int port = Support.closedPort();
-        ProcessBuilder pb = new ProcessBuilder("php", "-S", "127.0.0.1:" + port, "tests/php/res-async.php")
-            .directory(Support.ROOT.toFile()).redirectErrorStream(true);
-        pb.environment().put("PHP_CLI_SERVER_WORKERS", "4");
-        Process php = pb.start();
         Support.LogSink log = new Support.LogSink();
-        Thread.ofVirtual().start(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(php.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l; (l = in.readLine()) != null; ) log.addLine(l);
-            } catch (IOException ended) {
-                // php -S is gone
-            }
-        });
+        Process php = phpS(port, Map.of("PHP_CLI_SERVER_WORKERS", "4"), log, "tests/php/res-async.php");
         try {
-            log.await("Development Server \\(http://127\\.0\\.0\\.1:" + port + "\\) started", Duration.ofSeconds(20));
             long start = System.nanoTime();
             Process caller = new ProcessBuilder("php", "tests/php/test.php", "http://127.0.0.1:" + port + "/res.php", "prefer")
                 .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
@@ -105,21 +117,9 @@ class PhpPeerTest {
     void weCallPhpAndItsResPhpAnswersByteForByteWhatResJavaAnswers() throws Exception {
         Path answers = Files.createTempFile("asynccall-php-answers", ".txt");
         int port = Support.closedPort();
-        ProcessBuilder pb = new ProcessBuilder("php", "-d", "request_order=GP", "-S", "127.0.0.1:" + port, "-t", "tests/php")
-            .directory(Support.ROOT.toFile()).redirectErrorStream(true);
-        pb.environment().put("RES_SLEEP", "0");
-        pb.environment().put("RES_LOG", answers.toString());
-        Process php = pb.start();
         Support.LogSink log = new Support.LogSink();
-        Thread.ofVirtual().start(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(php.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l; (l = in.readLine()) != null; ) log.addLine(l);
-            } catch (IOException ended) {
-                // php -S is gone
-            }
-        });
+        Process php = phpS(port, Map.of("RES_SLEEP", "0", "RES_LOG", answers.toString()), log, "-d", "request_order=GP", "-t", "tests/php");
         try {
-            log.await("Development Server \\(http://127\\.0\\.0\\.1:" + port + "\\) started", Duration.ofSeconds(20));
             Support.Run run = Support.run(test::start, "--url", "http://127.0.0.1:" + port + "/res.php");
             assertEquals(0, run.status(), run.out() + run.err());
             log.await("\\[200\\]: (GET|POST) /res\\.php", 4, Duration.ofSeconds(20));
