@@ -42,21 +42,6 @@ final class Support {
     /** Notified whenever any log gets an entry: for waiting on several logs at once. */
     private static final Object ANY = new Object();
 
-    /** Waits until the logs together have at least n entries matching regex; fails after the timeout. */
-    static long awaitSum(String regex, long n, Duration timeout, LogSink... logs) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (ANY) {
-            while (true) {
-                long sum = 0;
-                for (LogSink l : logs) sum += l.count(regex);
-                if (sum >= n) return sum;
-                long left = deadline - System.nanoTime();
-                if (left <= 0) throw new AssertionError("waited " + timeout.toMillis() + " ms for " + n + " entries matching " + regex + ", found " + sum);
-                ANY.wait(Math.max(1, left / 1_000_000));
-            }
-        }
-    }
-
     /** Waits until the recorders together have at least n ends that match; fails after the timeout. */
     static long awaitSum(Predicate<res.Done> which, long n, Duration timeout, Recorder... recorders) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
