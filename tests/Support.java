@@ -39,7 +39,7 @@ final class Support {
         throw new IllegalStateException("run the tests from the project folder (where jbang-catalog.json is)");
     }
 
-    /** Notified whenever any log gets an entry: for waiting on several logs at once. */
+    /** Notified whenever any recorder gets an end: for waiting on several servers at once. */
     private static final Object ANY = new Object();
 
     /** Waits until the recorders together have at least n ends that match; fails after the timeout. */
@@ -83,9 +83,6 @@ final class Support {
         private void add(String text) {
             entries.add(new Entry(System.nanoTime(), text));
             notifyAll();
-            synchronized (ANY) {
-                ANY.notifyAll();
-            }
         }
 
         /** One line of a log read from a process: an indented one continues the entry before it. */
@@ -94,9 +91,6 @@ final class Support {
                 Entry last = entries.remove(entries.size() - 1);
                 entries.add(new Entry(last.nanos(), last.text() + "\n" + line));
                 notifyAll();
-                synchronized (ANY) {
-                    ANY.notifyAll();
-                }
             } else {
                 add(line);
             }
