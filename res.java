@@ -609,41 +609,55 @@ public class res implements HttpHandler {
         System.exit(start(out, new PrintWriter(System.err, true), args));
     }
 
+    /** Runs the command: 0 when it printed the answer, 2 for bad arguments. */
     static int start(PrintWriter out, PrintWriter err, String... args) {
-        String method = "GET", query = "", body = null, contentType = null;
-        boolean given = false;
+        Options options;
         try {
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "-h", "--help" -> {
-                        out.print(USAGE);
-                        out.flush();
-                        return 0;
-                    }
-                    case "--method" -> method = value(args, ++i, "--method");
-                    case "--body" -> body = value(args, ++i, "--body");
-                    case "--content-type" -> contentType = value(args, ++i, "--content-type");
-                    default -> {
-                        if (args[i].startsWith("-") && !args[i].isEmpty()) throw new IllegalArgumentException("unknown option: " + args[i]);
-                        if (given) throw new IllegalArgumentException("one QUERY only, not " + args[i] + " too: join them with & ('a=1&b=2')");
-                        query = args[i].startsWith("?") ? args[i].substring(1) : args[i];
-                        given = true;
-                    }
-                }
-            }
+            options = Options.parse(args);
         } catch (IllegalArgumentException e) {
             err.println("Error: " + e.getMessage());
             err.print(USAGE);
             err.flush();
             return 2;
         }
-        if (body != null && contentType == null) contentType = "application/x-www-form-urlencoded";
-        byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-        String latin1Query = new String(query.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
-        out.print(Php.printR(data(method, latin1Query, contentType, bytes, warning -> err.println(warning))));
+        if (options.help) {
+            out.print(USAGE);
+            out.flush();
+            return 0;
+        }
+        String contentType = options.body != null && options.contentType == null ? "application/x-www-form-urlencoded" : options.contentType;
+        byte[] bytes = options.body == null ? new byte[0] : options.body.getBytes(StandardCharsets.UTF_8);
+        String latin1Query = new String(options.query.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        out.print(Php.printR(data(options.method, latin1Query, contentType, bytes, warning -> err.println(warning))));
         out.flush();
         err.flush();
         return 0;
+    }
+
+    /** res's options, parsed as serve's and test's are. */
+    static final class Options {
+        String method = "GET", query, body, contentType;
+        boolean help;
+
+        static Options parse(String... args) {
+            Options o = new Options();
+            for (int i = 0; i < args.length; i++) {
+                String option = args[i];
+                switch (option) {
+                    case "-h", "--help" -> o.help = true;
+                    case "--method" -> o.method = value(args, ++i, option);
+                    case "--body" -> o.body = value(args, ++i, option);
+                    case "--content-type" -> o.contentType = value(args, ++i, option);
+                    default -> {
+                        if (option.startsWith("-") && !option.isEmpty()) throw new IllegalArgumentException("unknown option: " + option);
+                        if (o.query != null) throw new IllegalArgumentException("one QUERY only, not " + option + " too: join them with & ('a=1&b=2')");
+                        o.query = option.startsWith("?") ? option.substring(1) : option;
+                    }
+                }
+            }
+            if (o.query == null) o.query = "";
+            return o;
+        }
     }
 
     private static String value(String[] args, int i, String option) {
