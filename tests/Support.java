@@ -279,7 +279,10 @@ final class Support {
 
         /** Starts launcher (e.g. "./jbang examples/outbox.java"), a script that runs serve, with these variables. */
         ServerProcess(String launcher, String prefix, Map<String, String> env, String... args) throws Exception {
-            String command = prefix + " exec " + launcher + " --events - " + String.join(" ", List.of(args).stream().map(Support::quote).toList());
+            // SIGINT and SIGTERM as a terminal gives them, whatever the suite was started from (a background
+            // job ignores SIGINT, and the JVM then installs no handler for it).
+            String command = prefix + " exec env --default-signal=INT,TERM " + launcher + " --events - "
+                + String.join(" ", List.of(args).stream().map(Support::quote).toList());
             ProcessBuilder builder = new ProcessBuilder("bash", "-c", command).directory(ROOT.toFile());
             builder.environment().putAll(env);
             process = builder.start();
