@@ -43,6 +43,15 @@ class PhpPeerTest {
 
     private static final Map<String, String> HELLO = Map.of("hello", "world!");
 
+    /** Stops php -S and its workers (PHP_CLI_SERVER_WORKERS forks them; they outlive their parent otherwise). */
+    private static void stop(Process php) throws InterruptedException {
+        List<ProcessHandle> workers = php.descendants().toList();
+        php.destroy();
+        workers.forEach(ProcessHandle::destroy);
+        php.waitFor(10, TimeUnit.SECONDS);
+        for (ProcessHandle w : workers) w.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(stillThere -> null).join();
+    }
+
     /** php -S on 127.0.0.1:port with these variables and arguments, its log read into log; returned once it has started. */
     private static Process phpS(int port, Map<String, String> env, Support.LogSink log, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("php", "-S", "127.0.0.1:" + port));
@@ -60,7 +69,7 @@ class PhpPeerTest {
         try {
             log.await("Development Server \\(http://127\\.0\\.0\\.1:" + port + "\\) started", Duration.ofSeconds(20));
         } catch (AssertionError notStarted) {
-            php.destroyForcibly();
+            stop(php);
             throw notStarted;
         }
         return php;
@@ -107,8 +116,7 @@ class PhpPeerTest {
             assertEquals(2, log.count("\\[method\\] => (GET|POST)\n.*\\[hello\\] => world!"), String.join("\n", log.texts()));
             System.out.printf("     the article's test.php against PHP's own res.php honouring Prefer: %d ms%n", ms);
         } finally {
-            php.destroy();
-            php.waitFor(10, TimeUnit.SECONDS);
+            stop(php);
         }
     }
 
@@ -131,8 +139,7 @@ class PhpPeerTest {
             // php -S works on one call at a time, in the order they came: curl GET, curl POST, sock GET, sock POST.
             assertEquals(get + post + get + post, new String(Files.readAllBytes(answers), StandardCharsets.ISO_8859_1));
         } finally {
-            php.destroy();
-            php.waitFor(10, TimeUnit.SECONDS);
+            stop(php);
             Files.deleteIfExists(answers);
         }
     }
