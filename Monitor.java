@@ -32,22 +32,33 @@ final class Monitor implements res.Listener {
         State(String id) {
             this.id = id;
         }
+
+        Report report() {
+            return new Report(id, accepted, started, finished, status, exit, answer, answerBytes, note, failed);
+        }
     }
+
+    /** A call as its monitor shows it: started and finished are null until then; the rest once finished. */
+    record Report(String id, Instant accepted, Instant started, Instant finished, int status, int exit, String answer,
+                  long answerBytes, String note, boolean failed) {}
 
     private final Duration keep;
     private final int most;
     private final Predicate<HttpExchange> trusted;
+    private final Store store;
     private final Map<String, State> calls = new HashMap<>();
     private final ArrayDeque<State> finished = new ArrayDeque<>();
 
     /**
      * @param keep how long a finished call stays; most how many finished calls stay at most
      * @param trusted whether a request may read a monitor (the endpoint's token)
+     * @param store where the calls are read from (null: from the events this monitor is told)
      */
-    Monitor(Duration keep, int most, Predicate<HttpExchange> trusted) {
+    Monitor(Duration keep, int most, Predicate<HttpExchange> trusted, Store store) {
         this.keep = keep;
         this.most = most;
         this.trusted = trusted;
+        this.store = store;
     }
 
     @Override
@@ -92,34 +103,42 @@ final class Monitor implements res.Listener {
                 res.send(exchange, 401, res.UNAUTHORIZED + "\n", res.hasBody(exchange));
                 return;
             }
-            String json;
-            synchronized (this) {
-                forgetOld();
-                State s = id.matches("[0-9a-f]{32}") ? calls.get(id) : null;
-                json = s == null ? null : json(s);
-                if (s != null && s.finished == null) exchange.getResponseHeaders().set("Retry-After", "1");
+            Report report;
+            try {
+                report = !id.matches("[0-9a-f]{32}") ? null : store != null ? store.report(id) : inMemory(id);
+            } catch (java.sql.SQLException e) {
+                exchange.getResponseHeaders().set("Retry-After", "1");
+                res.send(exchange, 503, "Service Unavailable: the store cannot be read (" + e.getMessage() + ")\n", res.hasBody(exchange));
+                return;
             }
-            if (json == null) {
+            if (report != null && report.finished() == null) exchange.getResponseHeaders().set("Retry-After", "1");
+            if (report == null) {
                 res.send(exchange, 404, "404 Not Found: no such call (or it finished longer ago than it is kept)\n", res.hasBody(exchange));
                 return;
             }
             exchange.getResponseHeaders().set("Content-Type", "application/json");
             exchange.getResponseHeaders().set("Cache-Control", "no-store");
-            res.send(exchange, 200, json.getBytes(StandardCharsets.UTF_8), res.hasBody(exchange));
+            res.send(exchange, 200, json(report).getBytes(StandardCharsets.UTF_8), res.hasBody(exchange));
         }
     }
 
-    private static String json(State s) {
-        String state = s.finished != null ? (s.failed ? "failed" : "done") : s.started != null ? "working" : "queued";
-        StringBuilder out = new StringBuilder("{\"id\":\"").append(s.id).append("\",\"state\":\"").append(state)
-            .append("\",\"accepted\":\"").append(s.accepted).append('"')
-            .append(",\"started\":").append(s.started == null ? "null" : "\"" + s.started + "\"")
-            .append(",\"finished\":").append(s.finished == null ? "null" : "\"" + s.finished + "\"");
-        if (s.finished != null) {
-            out.append(",\"status\":").append(s.status);
-            if (s.exit >= 0) out.append(",\"exit\":").append(s.exit);
-            if (s.answer != null) out.append(",\"answer\":").append(EventLog.json(s.answer)).append(",\"answer_bytes\":").append(s.answerBytes);
-            if (s.note != null) out.append(",\"note\":").append(EventLog.json(s.note));
+    private synchronized Report inMemory(String id) {
+        forgetOld();
+        State s = calls.get(id);
+        return s == null ? null : s.report();
+    }
+
+    private static String json(Report s) {
+        String state = s.finished() != null ? (s.failed() ? "failed" : "done") : s.started() != null ? "working" : "queued";
+        StringBuilder out = new StringBuilder("{\"id\":\"").append(s.id()).append("\",\"state\":\"").append(state)
+            .append("\",\"accepted\":\"").append(s.accepted()).append('"')
+            .append(",\"started\":").append(s.started() == null ? "null" : "\"" + s.started() + "\"")
+            .append(",\"finished\":").append(s.finished() == null ? "null" : "\"" + s.finished() + "\"");
+        if (s.finished() != null) {
+            out.append(",\"status\":").append(s.status());
+            if (s.exit() >= 0) out.append(",\"exit\":").append(s.exit());
+            if (s.answer() != null) out.append(",\"answer\":").append(EventLog.json(s.answer())).append(",\"answer_bytes\":").append(s.answerBytes());
+            if (s.note() != null) out.append(",\"note\":").append(EventLog.json(s.note()));
         }
         return out.append("}\n").toString();
     }

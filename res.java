@@ -1,6 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES Php.java Idempotency.java
+//SOURCES Php.java Idempotency.java Store.java Monitor.java EventLog.java
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
@@ -128,6 +128,7 @@ public class res implements HttpHandler {
     private final Idempotency keys;
     private final Executor background;
     private final Listener listener;
+    private final Store store;
     private final SecureRandom random = new SecureRandom();
     private final Semaphore answering = new Semaphore(Runtime.getRuntime().availableProcessors());
     private final long heldLimit = Runtime.getRuntime().maxMemory() / 4;
@@ -139,7 +140,16 @@ public class res implements HttpHandler {
      * @param listener told of every call; what it throws is its own affair and never stops a call
      */
     public res(Settings settings, Executor background, Listener listener) {
+        this(settings, background, listener, null);
+    }
+
+    /**
+     * @param store where calls are kept (null: in memory only): a 202 is then sent once the call is
+     *     committed, and its work is done when an endpoint takes it from the store (see startWorking)
+     */
+    public res(Settings settings, Executor background, Listener listener, Store store) {
         this.settings = settings;
+        this.store = store;
         this.workers = settings.workers() == 0 ? null : new Semaphore(settings.workers(), true);
         this.tokenHash = settings.token() == null ? null : sha256(settings.token().getBytes(StandardCharsets.UTF_8));
         this.keys = settings.keys() == 0 ? null : new Idempotency(settings.keys());
@@ -185,26 +195,29 @@ public class res implements HttpHandler {
             done = Done.refused(call, send(exchange, 500, "Internal Server Error\n", true), "failed: " + e);
         } finally {
             exchange.close();
-            // null: the call was accepted and its work goes on in the background, which finishes it.
+            // null: the call was accepted and its work goes on in the background (or in the store), which finishes it.
             if (done != null) {
                 Done end = done;
                 tell(l -> l.done(end));
                 if (holds >= 0) release(holds);
+            } else if (store != null && holds >= 0) {
+                release(holds);
             }
         }
     }
 
     /** Deduplicate, answer, work; returns the call's end, or null when it was accepted and its work goes on after. */
     private Done serve(HttpExchange exchange, Call call, Received received) {
+        boolean async = prefersAsync(exchange.getRequestHeaders().get("Prefer"));
+        if (store != null) return serveStored(exchange, call, received, async);
         boolean ownsKey = call.key() != null && keys != null;
         if (ownsKey) {
-            Refusal refusal = firstTime(exchange, call, fingerprint(call, received.body()));
-            if (refusal != null) return refuse(exchange, call, refusal);
+            byte[] fingerprint = fingerprint(call, received.body());
+            Idempotency.Seen first = keys.claim(call.key(), fingerprint, call.id());
+            if (first != null) return refuse(exchange, call, repeat(exchange, call, first, fingerprint));
         }
-        if (prefersAsync(exchange.getRequestHeaders().get("Prefer"))) {
-            exchange.getResponseHeaders().set("Preference-Applied", "respond-async");
-            exchange.getResponseHeaders().set("Location", "/calls/" + call.id());
-            send(exchange, 202, "", false);
+        if (async) {
+            accept(exchange, call);
             if (ownsKey) keys.done(call.key(), 202);
             exchange.close();
             // The work goes on in a thread of its own, which holds what the call received but not its exchange.
@@ -212,6 +225,85 @@ public class res implements HttpHandler {
             return null;
         }
         return settle(workOrFail(call, received, exchange), ownsKey);
+    }
+
+    /**
+     * With a store: the call (and its key) is committed before any answer. A 202's work is done by
+     * the endpoint that takes it from the store; a call whose caller waits is worked here at once,
+     * held by this endpoint in the store meanwhile.
+     */
+    private Done serveStored(HttpExchange exchange, Call call, Received received, boolean async) {
+        byte[] fingerprint = call.key() == null ? null : fingerprint(call, received.body());
+        Idempotency.Seen first;
+        try {
+            first = store.accept(call, received, fingerprint, !async).get();
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
+            exchange.getResponseHeaders().set("Retry-After", "1");
+            Throwable why = e.getCause() == null ? e : e.getCause();
+            return refuse(exchange, call, new Refusal(503, "Service Unavailable: the call could not be stored (" + why.getMessage() + "); try again later"));
+        }
+        if (first != null) return refuse(exchange, call, repeat(exchange, call, first, fingerprint));
+        if (async) {
+            accept(exchange, call);
+            exchange.close();
+            return null;
+        }
+        Done done = workOrFail(call, received, exchange);
+        store.finish(done, done.note() != null);
+        return done;
+    }
+
+    /** Hands the calls this endpoint takes from its store to its workers (once every listener is in place). */
+    public void startWorking() {
+        if (store == null) return;
+        store.work(taken -> {
+            try {
+                background.execute(() -> workTaken(taken));
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                store.release(taken.call().id());
+                store.let(taken.call().id());
+            }
+        });
+    }
+
+    /**
+     * A call taken from the store: worked, and its end committed before it is told. A stop that
+     * interrupts its work leaves it in the store, queued for the next start or another endpoint.
+     */
+    private void workTaken(Store.Claimed taken) {
+        Call call = taken.call();
+        long bytes = taken.received().body().length;
+        synchronized (this) {
+            working++;
+            held += bytes;
+        }
+        try {
+            Done done = workOrFail(call, taken.received(), null);
+            if (Thread.currentThread().isInterrupted()) {
+                store.release(call.id());
+                return;
+            }
+            java.util.concurrent.CompletableFuture<Void> stored = store.finish(done, done.note() != null);
+            try {
+                stored.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // a stop: the store writes what it was given before it closes
+            } catch (java.util.concurrent.ExecutionException e) {
+                // never: an end that fails to be written is written again
+            }
+            tell(l -> l.done(done));
+        } finally {
+            store.let(call.id());
+            release(bytes);
+        }
+    }
+
+    /** The 202: the call is accepted, and its monitor is named. */
+    private static void accept(HttpExchange exchange, Call call) {
+        exchange.getResponseHeaders().set("Preference-Applied", "respond-async");
+        exchange.getResponseHeaders().set("Location", "/calls/" + call.id());
+        send(exchange, 202, "", false);
     }
 
     /** The work, and whatever it throws as a failed end: a call is always finished, and its key settled. */
@@ -415,7 +507,8 @@ public class res implements HttpHandler {
      * of a quarter of the heap held by them. A call past either is told to come back later (503).
      */
     private synchronized boolean admit(long bytes) {
-        if (working >= settings.queue() || (working > 0 && held + bytes > heldLimit)) return false;
+        long waiting = store == null ? working : store.backlog();
+        if (waiting >= settings.queue() || (working > 0 && held + bytes > heldLimit)) return false;
         working++;
         held += bytes;
         return true;
@@ -478,11 +571,9 @@ public class res implements HttpHandler {
         return MessageDigest.isEqual(tokenHash, given);
     }
 
-    /** null when this is the key's first call (now recorded); else the answer a repeat gets (a 202 names the first call's monitor). */
-    private Refusal firstTime(HttpExchange exchange, Call call, byte[] fingerprint) {
+    /** The answer a repeat of a key gets (a 202 names the first call's monitor). */
+    private static Refusal repeat(HttpExchange exchange, Call call, Idempotency.Seen first, byte[] fingerprint) {
         String key = call.key();
-        Idempotency.Seen first = keys.claim(key, fingerprint, call.id());
-        if (first == null) return null;
         if (!MessageDigest.isEqual(first.fingerprint(), fingerprint)) {
             return new Refusal(422, "Unprocessable Content: this Idempotency-Key was used for a different request");
         }

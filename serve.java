@@ -1,7 +1,9 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES res.java Php.java Idempotency.java Page.java EventLog.java Tls.java Command.java Monitor.java test.java
-//JAVA_OPTIONS -Xmx320m
+//SOURCES res.java Php.java Idempotency.java Store.java Page.java EventLog.java Tls.java Command.java Monitor.java test.java
+//DEPS org.xerial:sqlite-jdbc:3.54.1.0
+//DEPS org.postgresql:postgresql:42.7.14
+//JAVA_OPTIONS -Xmx320m --enable-native-access=ALL-UNNAMED
 //COMPILE_OPTIONS -XDignore.symbol.file
 
 import com.sun.net.httpserver.Filter;
@@ -53,6 +55,8 @@ public class serve {
     /** Finished calls whose monitor stays readable, at most (each for --keep seconds). */
     static final int MONITORS_KEPT = 100_000;
     static final int MAX_HEAD_BYTES = 1024 * 1024 + 64 * 1024;
+    /** With a store and no --workers bound: calls taken from the store and worked on at once, at most. */
+    static final int STORE_WORKING = 1000;
 
     static {
         // com.sun.net.httpserver reads these once, JVM-wide, when its first server is made.
@@ -127,6 +131,9 @@ public class serve {
         } catch (IOException e) {
             err.println("Error: cannot listen on " + options.host + ":" + options.port + ": " + e.getMessage());
             return 1;
+        } catch (IllegalArgumentException e) {
+            err.println("Error: " + e.getMessage());
+            return 1;
         }
     }
 
@@ -150,7 +157,7 @@ public class serve {
         }
     }
 
-    static String plural(int n, String what) {
+    static String plural(long n, String what) {
         return n + " " + what + (n == 1 ? "" : "s");
     }
 
@@ -215,12 +222,14 @@ public class serve {
         final res endpoint;
         final Page page;
         final Monitor monitor;
+        final Store store;
         private final Command command;
         private final String host;
         private final Handler rejections;
 
-        private Server(Options options, HttpServer http, ExecutorService calls, Log log) {
+        private Server(Options options, HttpServer http, ExecutorService calls, Log log, Store store) {
             this.host = options.host;
+            this.store = store;
             this.http = http;
             this.calls = calls;
             this.log = log;
@@ -231,31 +240,44 @@ public class serve {
             listeners.add(page);
             this.command = options.run == null ? null : new Command(options.run, options.workTimeout);
             res.Work work = command != null ? command : options.work;
-            this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work, options.queue), calls, listeners);
-            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted);
-            listeners.add(monitor);
+            this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work, options.queue),
+                calls, listeners, store);
+            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted, store);
+            if (store == null) listeners.add(monitor);
         }
 
+        /** Starts a server; IllegalArgumentException when its store cannot be opened (and nothing is left listening). */
         static Server start(Options options, OutputStream logTo) throws IOException {
             Log log = new Log(logTo, options.verbose);
+            Store store = options.store == null ? null : Store.open(options.store, options.lease, options.keep,
+                options.workers > 0 ? options.workers : STORE_WORKING, text -> log.line(null, text));
             InetSocketAddress address = new InetSocketAddress(options.host, options.port);
             HttpServer http;
-            if (options.tls == null) {
-                http = HttpServer.create(address, 4096);
-            } else {
-                HttpsServer https = HttpsServer.create(address, 4096);
-                https.setHttpsConfigurator(new HttpsConfigurator(options.tls));
-                http = https;
+            try {
+                if (options.tls == null) {
+                    http = HttpServer.create(address, 4096);
+                } else {
+                    HttpsServer https = HttpsServer.create(address, 4096);
+                    https.setHttpsConfigurator(new HttpsConfigurator(options.tls));
+                    http = https;
+                }
+            } catch (IOException e) {
+                if (store != null) store.close();
+                throw e;
             }
             ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
             http.setExecutor(calls);
-            Server server = new Server(options, http, calls, log);
+            Server server = new Server(options, http, calls, log, store);
             if (options.events != null) server.listeners.add(EventLog.open(options.events));
             server.route(http, log);
             http.start();
             log.line(null, "asynccall Development Server (" + server.url() + ") started");
-            log.line(null, "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
+            log.line(null, store != null ? "Store: " + options.store.replaceAll("\\?.*", "") + ", " + plural(store.backlog(), "call")
+                    + " waiting; Idempotency-Keys are kept as long as their calls"
+                : "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
                 + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
+            if (store != null && options.token != null) log.line(null, "Calls need the token (Authorization: Bearer)");
+            server.endpoint.startWorking();
             if (options.run != null && !"UTF-8".equals(System.getProperty("sun.jnu.encoding"))) {
                 log.line(null, "Warning: the locale is not UTF-8 (" + System.getProperty("sun.jnu.encoding") + "): --run commands get"
                     + " '?' for every byte of a request that is not ASCII; start serve with LANG=C.UTF-8");
@@ -333,6 +355,7 @@ public class serve {
          */
         int stop(Duration grace, String why) {
             long start = System.nanoTime(), deadline = start + grace.toNanos();
+            if (store != null) store.stopTaking();
             int working = working();
             log.line(null, "Stopping (" + why + "): no new calls; " + (working == 0 ? "no call is working"
                 : plural(working, "call") + " still working, waiting up to " + grace.toMillis() / 1000.0 + " s for them"
@@ -355,6 +378,12 @@ public class serve {
                 calls.awaitTermination(5, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            if (store != null) {
+                // Interrupted works were given back to the store: nothing accepted is abandoned, it waits there.
+                long left = store.close(Duration.ofSeconds(10));
+                if (left > 0) log.line(null, plural(left, "call") + " left in the store for the next start");
+                abandoned = 0;
             }
             log.remove(rejections);
             String took = String.format(Locale.ROOT, "%.1f s", (System.nanoTime() - start) / 1e9);
@@ -576,8 +605,8 @@ public class serve {
         Duration sleep = Duration.ofSeconds(5);
         Duration grace = Duration.ofSeconds(30);
         int workers, queue = 10_000;
-        String token, events, tlsCert, tlsKey, run;
-        Duration workTimeout, keep = Duration.ofHours(1);
+        String token, events, tlsCert, tlsKey, run, store;
+        Duration workTimeout, keep = Duration.ofHours(1), lease = Duration.ofSeconds(30);
         res.Work work;
         javax.net.ssl.SSLContext tls;
         boolean verbose, help, insecure;
@@ -600,6 +629,8 @@ public class serve {
                     case "--run" -> o.run = command(value(args, ++i, option));
                     case "--work-timeout" -> o.workTimeout = positive(seconds(value(args, ++i, option), option), option, args[i]);
                     case "--keep" -> o.keep = positive(seconds(value(args, ++i, option), option), option, args[i]);
+                    case "--store" -> o.store = value(args, ++i, option);
+                    case "--lease" -> o.lease = positive(seconds(value(args, ++i, option), option), option, args[i]);
                     case "--tls-cert" -> o.tlsCert = value(args, ++i, option);
                     case "--tls-key" -> o.tlsKey = value(args, ++i, option);
                     default -> {
@@ -700,7 +731,8 @@ public class serve {
 
     static final String USAGE = """
         Usage: serve [HOST:PORT] [--sleep SECONDS] [--run CMD] [--work-timeout SECONDS] [--workers N]
-                     [--queue N] [--keep SECONDS] [--grace SECONDS] [--token-file FILE] [--insecure]
+                     [--queue N] [--keep SECONDS] [--store URL [--lease SECONDS]] [--grace SECONDS]
+                     [--token-file FILE] [--insecure]
                      [--tls-cert FILE --tls-key FILE] [--events FILE] [-v] [-h]
         Serves the endpoint (/res.php and /res) and the article's page (/test.php and /test, which fires the
         four calls at /res.php and shows them finish), each call's monitor (/calls/ID), and logs like php -S.
@@ -716,7 +748,13 @@ public class serve {
           --queue N          at most N calls accepted and not finished (default 10000); past it, or past
                              bodies of a quarter of the heap, a call is answered 503 with Retry-After: 1
           --keep SECONDS     how long a finished call's monitor (GET /calls/ID, named by each 202's
-                             Location) stays readable (default 3600; 100000 finished calls at most)
+                             Location) stays readable (default 3600; 100000 finished calls at most
+                             without a store), and with a store how long a call and its key are kept
+          --store URL        keep calls in a database, a 202 sent once the call is committed, and work
+                             on start those accepted and not finished: jdbc:sqlite:FILE (or just FILE)
+                             for one endpoint, jdbc:postgresql://HOST:PORT/DB?user=U for several
+          --lease SECONDS    with a store, a call held by an endpoint that stopped renewing it (it
+                             died) is taken by another after this long (default 30)
           --grace SECONDS    on SIGINT/SIGTERM, how long the calls in progress may take to finish (default 30)
           --token-file FILE  only calls with "Authorization: Bearer TOKEN" (the file's content) are served;
                              the ASYNCCALL_TOKEN environment variable does the same

@@ -274,8 +274,13 @@ final class Support {
 
         /** Starts it; prefix is a shell command the server runs under (e.g. "ulimit -n 256;"), or "". */
         ServerProcess(String prefix, String... args) throws Exception {
-            this(quote(JAVA) + " " + JAVA_OPTIONS + " serve.java", prefix, Map.of(), args);
+            this(quote(JAVA) + " " + (List.of(args).contains("--store") ? "-cp " + quote(DRIVERS) + " " : "") + JAVA_OPTIONS + " serve.java",
+                prefix, Map.of(), args);
         }
+
+        /** The JDBC drivers of serve.java's //DEPS, from this JVM's class path (JBang puts them there): what --store needs. */
+        static final String DRIVERS = String.join(java.io.File.pathSeparator, java.util.Arrays.stream(System.getProperty("java.class.path")
+            .split(java.io.File.pathSeparator)).filter(jar -> jar.matches(".*/(sqlite-jdbc|postgresql)-[^/]*\\.jar")).toList());
 
         /** Starts launcher (e.g. "./jbang examples/outbox.java"), a script that runs serve, with these variables. */
         ServerProcess(String launcher, String prefix, Map<String, String> env, String... args) throws Exception {

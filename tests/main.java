@@ -6,7 +6,7 @@
 //DEPS com.google.code.gson:gson:2.15.0
 //DEPS org.seleniumhq.selenium:selenium-chrome-driver:4.52.0
 //DEPS org.seleniumhq.selenium:selenium-support:4.52.0
-//SOURCES ../test.java ../res.java ../serve.java ../Php.java ../Idempotency.java ../Page.java ../EventLog.java ../Tls.java ../Command.java ../Monitor.java
+//SOURCES ../test.java ../res.java ../serve.java ../Php.java ../Idempotency.java ../Store.java ../Page.java ../EventLog.java ../Tls.java ../Command.java ../Monitor.java
 //SOURCES Support.java Browser.java *Test.java
 
 import org.junit.platform.launcher.Launcher;

@@ -1,0 +1,555 @@
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * The calls of an endpoint kept in a database (serve --store URL), through JDBC only: SQLite (a file,
+ * one endpoint) or PostgreSQL (one queue for several endpoints). A call is a row: what its work needs
+ * of the request, its Idempotency-Key, its state (queued, working, finished), and its end.
+ *
+ * One thread owns the writes and does them in groups, one transaction for every call that arrived
+ * meanwhile (group commit): a caller is told 202 once its call's transaction is committed. The same
+ * thread takes queued calls for this endpoint's workers (FOR UPDATE SKIP LOCKED on PostgreSQL), each
+ * held under a lease that it renews while the call is worked; a call whose endpoint died is taken
+ * again when its lease runs out (at-least-once), and finished calls are deleted after --keep.
+ */
+final class Store implements AutoCloseable {
+    static final int QUEUED = 0, WORKING = 1, FINISHED = 2;
+    /** How often an idle store looks for calls (queued by another endpoint, or whose lease ran out). */
+    static final Duration POLL = Duration.ofMillis(200);
+
+    /** A call taken from the store for this endpoint's workers. */
+    record Claimed(res.Call call, res.Received received) {}
+
+    private final boolean postgres;
+    private final String table = "asynccall_calls";
+    private final Connection writer, reader;
+    private final String owner = HexFormat.of().formatHex(new SecureRandom().generateSeed(8));
+    private final Duration lease, keep;
+    private final int capacity;
+    private final AtomicInteger holding = new AtomicInteger();
+    private final LinkedBlockingQueue<Op> ops = new LinkedBlockingQueue<>();
+    private final Consumer<String> log;
+    private volatile Consumer<Claimed> worker;
+    private volatile boolean claiming = true;
+    private volatile long backlog;
+    private Thread thread;
+
+    /**
+     * Opens the store (creating its table when missing) and, on SQLite, makes the calls a previous
+     * process was working on queued again: a SQLite file belongs to one endpoint at a time.
+     *
+     * @param capacity calls this endpoint holds at most (taken and not finished)
+     * @throws IllegalArgumentException when the store cannot be opened, with what to do about it
+     */
+    static Store open(String url, Duration lease, Duration keep, int capacity, Consumer<String> log) {
+        String jdbc = url.startsWith("jdbc:") ? url : "jdbc:sqlite:" + url;
+        boolean postgres = jdbc.startsWith("jdbc:postgresql:");
+        if (!postgres && !jdbc.startsWith("jdbc:sqlite:")) {
+            throw new IllegalArgumentException("--store takes jdbc:sqlite:FILE, a file name, or jdbc:postgresql://HOST/DB, not " + url);
+        }
+        Connection writer = null, reader = null;
+        try {
+            writer = DriverManager.getConnection(jdbc);
+            reader = postgres ? DriverManager.getConnection(jdbc) : writer;
+            Store store = new Store(postgres, writer, reader, lease, keep, capacity, log);
+            store.prepare();
+            return store;
+        } catch (SQLException e) {
+            close(writer);
+            close(reader);
+            if (e.getMessage() != null && e.getMessage().startsWith("No suitable driver")) {
+                throw new IllegalArgumentException("no JDBC driver for " + jdbc.split(":")[1] + " on the class path: run serve with"
+                    + " JBang (`jbang serve.java --store ...` or `./jbang serve --store ...`), which adds the drivers serve.java"
+                    + " names in //DEPS, or put the driver's jar on the class path (java -cp DRIVER.jar serve.java ...)");
+            }
+            if (e.getMessage() != null && e.getMessage().contains("SQLITE_BUSY")) {
+                throw new IllegalArgumentException("the store " + url + " is in use by another serve (a SQLite file serves one"
+                    + " endpoint; several endpoints share a PostgreSQL store)");
+            }
+            throw new IllegalArgumentException("cannot open the store " + url + ": " + e.getMessage());
+        }
+    }
+
+    private Store(boolean postgres, Connection writer, Connection reader, Duration lease, Duration keep, int capacity, Consumer<String> log) {
+        this.postgres = postgres;
+        this.writer = writer;
+        this.reader = reader;
+        this.lease = lease;
+        this.keep = keep;
+        this.capacity = capacity;
+        this.log = log;
+    }
+
+    private void prepare() throws SQLException {
+        try (Statement s = writer.createStatement()) {
+            if (!postgres) {
+                // One process owns the file (EXCLUSIVE, taken by the first write below); every commit is on disk (FULL).
+                s.execute("PRAGMA locking_mode=EXCLUSIVE");
+                s.execute("PRAGMA journal_mode=WAL");
+                s.execute("PRAGMA synchronous=FULL");
+            }
+            String blob = postgres ? "BYTEA" : "BLOB";
+            s.execute("CREATE TABLE IF NOT EXISTS " + table + " ("
+                + (postgres ? "seq BIGSERIAL PRIMARY KEY" : "seq INTEGER PRIMARY KEY")
+                + ", id TEXT NOT NULL UNIQUE, idem_key TEXT UNIQUE, fingerprint " + blob
+                + ", state INTEGER NOT NULL, owner TEXT, lease_until BIGINT"
+                + ", accepted_ms BIGINT NOT NULL, started_ms BIGINT, finished_ms BIGINT"
+                + ", request " + blob + ", body " + blob
+                + ", status INTEGER NOT NULL, work_status INTEGER, exit_code INTEGER, answer " + blob
+                + ", answer_bytes BIGINT, note TEXT, failed INTEGER)");
+            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_waiting ON " + table + " (state, seq)");
+            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_finished ON " + table + " (finished_ms)");
+            if (!postgres) {
+                writer.setAutoCommit(false);
+                int again = s.executeUpdate("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL WHERE state = " + WORKING);
+                writer.commit();
+                if (again > 0) log.accept(plural(again, "call") + " worked on when the last serve ended: queued again (at-least-once)");
+            }
+            writer.setAutoCommit(false);
+            backlog = count("state < " + FINISHED);
+            writer.commit();
+        }
+        if (postgres) reader.setAutoCommit(true);
+        thread = Thread.ofPlatform().name("store").daemon(true).start(this::loop);
+    }
+
+    /** Calls accepted and not finished, as last counted (about once a second) plus those accepted since. */
+    long backlog() {
+        return backlog;
+    }
+
+    /** Starts handing taken calls to worker (on the store's thread: it must only hand them on). */
+    void work(Consumer<Claimed> worker) {
+        this.worker = worker;
+        ops.add(new Wake());
+    }
+
+    /** No more calls are taken (a stop). */
+    void stopTaking() {
+        claiming = false;
+    }
+
+    /**
+     * Stores a call. The future completes, once committed, with null (a new call, queued or, when
+     * working, held by this endpoint) or, when its Idempotency-Key was used before, that first call.
+     */
+    CompletableFuture<Idempotency.Seen> accept(res.Call call, res.Received received, byte[] fingerprint, boolean working) {
+        Insert insert = new Insert(call, received, fingerprint, working);
+        ops.add(insert);
+        return insert.done;
+    }
+
+    /** Records a call's end (and drops its request); a key whose call was not worked on is let go, so that a retry may do it. */
+    CompletableFuture<Void> finish(res.Done done, boolean letKeyGo) {
+        Finish finish = new Finish(done, letKeyGo);
+        ops.add(finish);
+        return finish.done;
+    }
+
+    /** A call this endpoint took and could not finish (a stop): queued again for the next start or another endpoint. */
+    void release(String id) {
+        ops.add(new Release(id));
+    }
+
+    /** A taken call is no longer held in memory (finished or released). */
+    void let(String id) {
+        holding.decrementAndGet();
+        ops.add(new Wake());
+    }
+
+    /** The call as its monitor shows it, or null when the store has no such call. */
+    Monitor.Report report(String id) throws SQLException {
+        synchronized (reader) {
+            try (PreparedStatement q = reader.prepareStatement("SELECT state, accepted_ms, started_ms, finished_ms, work_status,"
+                + " exit_code, answer, answer_bytes, note, failed FROM " + table + " WHERE id = ?")) {
+                q.setString(1, id);
+                try (ResultSet r = q.executeQuery()) {
+                    Monitor.Report report = null;
+                    if (r.next()) {
+                        byte[] answer = r.getBytes(7);
+                        boolean finished = r.getInt(1) == FINISHED;
+                        report = new Monitor.Report(id, instant(r, 2), r.getInt(1) == QUEUED ? null : instant(r, 3),
+                            finished ? instant(r, 4) : null, r.getInt(5), r.getObject(6) == null ? -1 : r.getInt(6),
+                            answer == null ? null : new String(answer, StandardCharsets.ISO_8859_1), r.getLong(8), r.getString(9),
+                            r.getInt(10) != 0);
+                    }
+                    if (!postgres) reader.commit();
+                    return report;
+                }
+            }
+        }
+    }
+
+    private static java.time.Instant instant(ResultSet r, int column) throws SQLException {
+        long ms = r.getLong(column);
+        return r.wasNull() ? null : java.time.Instant.ofEpochMilli(ms);
+    }
+
+    /** Stops the store's thread once what was given to it is written, lets go the calls this endpoint holds; returns the calls left waiting. */
+    long close(Duration wait) {
+        claiming = false;
+        Close close = new Close();
+        ops.add(close);
+        try {
+            close.done.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            log.accept("The store did not close in time: " + e);
+        }
+        close(writer);
+        if (reader != writer) close(reader);
+        return close.left;
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    private static void close(Connection c) {
+        try {
+            if (c != null) c.close();
+        } catch (SQLException e) {
+            // nothing more to do with it
+        }
+    }
+
+    // The store's thread: everything given to it since its last commit, written in one transaction.
+
+    private sealed interface Op permits Insert, Finish, Release, Wake, Close {}
+
+    private final class Insert implements Op {
+        final res.Call call;
+        final res.Received received;
+        final byte[] fingerprint;
+        final boolean working;
+        final CompletableFuture<Idempotency.Seen> done = new CompletableFuture<>();
+        Idempotency.Seen seen;
+
+        Insert(res.Call call, res.Received received, byte[] fingerprint, boolean working) {
+            this.call = call;
+            this.received = received;
+            this.fingerprint = fingerprint;
+            this.working = working;
+        }
+    }
+
+    private record Finish(res.Done end, boolean letKeyGo, CompletableFuture<Void> done) implements Op {
+        Finish(res.Done end, boolean letKeyGo) {
+            this(end, letKeyGo, new CompletableFuture<>());
+        }
+    }
+
+    private record Release(String id) implements Op {}
+
+    private record Wake() implements Op {}
+
+    private static final class Close implements Op {
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        long left;
+    }
+
+    private void loop() {
+        long now = System.currentTimeMillis();
+        long nextPoll = now, nextRenew = now + lease.toMillis() / 3, nextCount = now + 1000;
+        List<Op> batch = new ArrayList<>();
+        Close closing = null;
+        int failures = 0;
+        while (closing == null) {
+            try {
+                long wait = Math.max(1, Math.min(nextPoll, Math.min(nextRenew, nextCount)) - System.currentTimeMillis());
+                Op first = ops.poll(wait, TimeUnit.MILLISECONDS);
+                if (first != null) batch.add(first);
+                ops.drainTo(batch);
+            } catch (InterruptedException e) {
+                break;
+            }
+            now = System.currentTimeMillis();
+            boolean inserted = false;
+            for (Op op : batch) {
+                if (op instanceof Insert) inserted = true;
+                if (op instanceof Close c) closing = c;
+            }
+            int free = claiming && worker != null && closing == null ? capacity - holding.get() : 0;
+            boolean poll = now >= nextPoll, renew = now >= nextRenew, count = now >= nextCount;
+            boolean take = free > 0 && (inserted || poll || batch.stream().anyMatch(op -> op instanceof Wake));
+            if (batch.isEmpty() && !take && !renew && !count) continue;
+            List<Claimed> taken = List.of();
+            try {
+                synchronized (reader) {
+                    for (Op op : batch) apply(op, now);
+                    if (take) taken = take(free, now, poll);
+                    if (renew) renew(now);
+                    if (count) {
+                        backlog = count("state < " + FINISHED);
+                        delete(now);
+                    }
+                    if (closing != null) closing.left = letGo();
+                    writer.commit();
+                }
+                failures = 0;
+            } catch (SQLException | RuntimeException e) {
+                synchronized (reader) {
+                    rollback();
+                }
+                failed(batch, e, ++failures);
+                batch.clear();
+                continue;
+            }
+            if (poll) nextPoll = now + POLL.toMillis();
+            if (renew) nextRenew = now + lease.toMillis() / 3;
+            if (count) nextCount = now + 1000;
+            for (Op op : batch) {
+                if (op instanceof Insert i) {
+                    if (i.seen == null) backlog++;
+                    i.done.complete(i.seen);
+                } else if (op instanceof Finish f) {
+                    f.done.complete(null);
+                }
+            }
+            batch.clear();
+            holding.addAndGet(taken.size());
+            for (Claimed c : taken) worker.accept(c);
+        }
+        if (closing != null) closing.done.complete(null);
+    }
+
+    private void apply(Op op, long now) throws SQLException {
+        if (op instanceof Insert i) {
+            insert(i, now);
+        } else if (op instanceof Finish f) {
+            res.Done d = f.end();
+            try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET state = " + FINISHED + ", finished_ms = ?,"
+                + " status = CASE WHEN status = 0 THEN ? ELSE status END, work_status = ?, exit_code = ?, answer = ?, answer_bytes = ?,"
+                + " note = ?, failed = ?, request = NULL, body = NULL, owner = NULL"
+                + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ?")) {
+                u.setLong(1, now);
+                u.setInt(2, d.status());
+                u.setInt(3, d.workStatus());
+                if (d.exit() < 0) u.setNull(4, java.sql.Types.INTEGER); else u.setInt(4, d.exit());
+                String answer = d.answer() == null ? null : d.answer().substring(0, Math.min(d.answer().length(), Monitor.ANSWER_KEPT));
+                u.setBytes(5, answer == null ? null : answer.getBytes(StandardCharsets.ISO_8859_1));
+                u.setLong(6, d.answerBytes());
+                u.setString(7, d.note());
+                u.setInt(8, Monitor.failed(d) ? 1 : 0);
+                u.setString(9, d.call().id());
+                if (u.executeUpdate() > 0) backlog--;
+            }
+        } else if (op instanceof Release r) {
+            try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
+                + " WHERE id = ? AND owner = ? AND state = " + WORKING)) {
+                u.setString(1, r.id());
+                u.setString(2, owner);
+                u.executeUpdate();
+            }
+        }
+    }
+
+    private void insert(Insert i, long now) throws SQLException {
+        String conflict = i.call.key() == null ? "" : " ON CONFLICT (idem_key) DO NOTHING";
+        try (PreparedStatement u = writer.prepareStatement("INSERT INTO " + table + " (id, idem_key, fingerprint, state, owner,"
+            + " lease_until, accepted_ms, started_ms, request, body, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict)) {
+            u.setString(1, i.call.id());
+            u.setString(2, i.call.key());
+            u.setBytes(3, i.fingerprint);
+            u.setInt(4, i.working ? WORKING : QUEUED);
+            u.setString(5, i.working ? owner : null);
+            if (i.working) u.setLong(6, now + lease.toMillis()); else u.setNull(6, java.sql.Types.BIGINT);
+            u.setLong(7, now);
+            if (i.working) u.setLong(8, now); else u.setNull(8, java.sql.Types.BIGINT);
+            u.setBytes(9, encode(i.call, i.received));
+            u.setBytes(10, i.received.body());
+            u.setInt(11, i.working ? 0 : 202);
+            if (u.executeUpdate() > 0) return;
+        }
+        try (PreparedStatement q = writer.prepareStatement("SELECT fingerprint, status, id FROM " + table + " WHERE idem_key = ?")) {
+            q.setString(1, i.call.key());
+            try (ResultSet r = q.executeQuery()) {
+                if (!r.next()) throw new SQLException("Idempotency-Key " + i.call.key() + " neither stored nor found");
+                i.seen = new Idempotency.Seen(r.getBytes(1), r.getInt(2), r.getString(3));
+            }
+        }
+    }
+
+    /** Takes up to free calls: first those whose lease ran out (when polling), then the queued, oldest first. */
+    private List<Claimed> take(int free, long now, boolean poll) throws SQLException {
+        List<Claimed> taken = new ArrayList<>();
+        if (poll) take("state = " + WORKING + " AND lease_until < " + now, free, now, taken);
+        if (taken.size() < free) take("state = " + QUEUED, free - taken.size(), now, taken);
+        return taken;
+    }
+
+    private void take(String which, int n, long now, List<Claimed> into) throws SQLException {
+        try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET state = " + WORKING + ", owner = ?, lease_until = ?,"
+            + " started_ms = ? WHERE seq IN (SELECT seq FROM " + table + " WHERE " + which + " ORDER BY seq LIMIT ?"
+            + (postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING id, request, body")) {
+            u.setString(1, owner);
+            u.setLong(2, now + lease.toMillis());
+            u.setLong(3, now);
+            u.setInt(4, n);
+            try (ResultSet r = u.executeQuery()) {
+                while (r.next()) into.add(decode(r.getString(1), r.getBytes(2), r.getBytes(3)));
+            }
+        }
+    }
+
+    private void renew(long now) throws SQLException {
+        try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET lease_until = ? WHERE owner = ? AND state = " + WORKING)) {
+            u.setLong(1, now + lease.toMillis());
+            u.setString(2, owner);
+            u.executeUpdate();
+        }
+    }
+
+    /** Finished calls older than --keep go, and their keys with them. */
+    private void delete(long now) throws SQLException {
+        try (PreparedStatement u = writer.prepareStatement("DELETE FROM " + table + " WHERE finished_ms < ?")) {
+            u.setLong(1, now - keep.toMillis());
+            u.executeUpdate();
+        }
+    }
+
+    private long letGo() throws SQLException {
+        try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
+            + " WHERE owner = ? AND state = " + WORKING)) {
+            u.setString(1, owner);
+            u.executeUpdate();
+        }
+        return count("state < " + FINISHED);
+    }
+
+    private long count(String where) throws SQLException {
+        try (Statement s = writer.createStatement(); ResultSet r = s.executeQuery("SELECT count(*) FROM " + table + " WHERE " + where)) {
+            r.next();
+            return r.getLong(1);
+        }
+    }
+
+    private void rollback() {
+        try {
+            writer.rollback();
+        } catch (SQLException e) {
+            // the transaction is gone with the connection
+        }
+    }
+
+    /**
+     * A transaction that failed: its new calls are refused (their callers are told 503, and may
+     * retry); ends of calls are tried again, a little later each time, as they must not be lost.
+     */
+    private void failed(List<Op> batch, Exception e, int failures) {
+        log.accept("The store failed (" + plural(failures, "time") + " in a row): " + e.getMessage());
+        for (Op op : batch) {
+            if (op instanceof Insert i) i.done.completeExceptionally(e);
+            else if (op instanceof Close c) c.done.completeExceptionally(e);
+            else if (!(op instanceof Wake)) ops.add(op);
+        }
+        try {
+            Thread.sleep(Math.min(5000, 50L << Math.min(failures, 7)));
+        } catch (InterruptedException stop) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String plural(long n, String what) {
+        return n + " " + what + (n == 1 ? "" : "s");
+    }
+
+    // A call's request as a row keeps it: everything of res.Call and res.Received but the body, length-prefixed.
+
+    static byte[] encode(res.Call call, res.Received r) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            write(out, call.method());
+            write(out, call.uri().toString());
+            write(out, call.from().getAddress().getHostAddress());
+            out.writeInt(call.from().getPort());
+            write(out, call.key());
+            write(out, r.rawQuery());
+            write(out, r.contentType());
+            out.writeInt(r.headers().size());
+            for (Map.Entry<String, List<String>> h : r.headers().entrySet()) {
+                write(out, h.getKey());
+                out.writeInt(h.getValue().size());
+                for (String v : h.getValue()) write(out, v);
+            }
+            write(out, r.local().getAddress().getHostAddress());
+            out.writeInt(r.local().getPort());
+            write(out, r.protocol());
+            out.writeBoolean(r.secure());
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static Claimed decode(String id, byte[] request, byte[] body) {
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(request));
+            String method = read(in);
+            URI uri = URI.create(read(in));
+            InetSocketAddress from = new InetSocketAddress(InetAddress.getByName(read(in)), in.readInt());
+            String key = read(in);
+            String rawQuery = read(in), contentType = read(in);
+            Map<String, List<String>> headers = new LinkedHashMap<>();
+            for (int n = in.readInt(); n > 0; n--) {
+                String name = read(in);
+                List<String> values = new ArrayList<>();
+                for (int m = in.readInt(); m > 0; m--) values.add(read(in));
+                headers.put(name, List.copyOf(values));
+            }
+            InetSocketAddress local = new InetSocketAddress(InetAddress.getByName(read(in)), in.readInt());
+            String protocol = read(in);
+            boolean secure = in.readBoolean();
+            res.Call call = new res.Call(id, method, uri, from, key);
+            return new Claimed(call, new res.Received(method, rawQuery, contentType, headers, body == null ? new byte[0] : body,
+                local, protocol, secure));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A string (null allowed) as its length (-1: null) and its UTF-16 chars. */
+    private static void write(DataOutputStream out, String s) throws IOException {
+        if (s == null) {
+            out.writeInt(-1);
+            return;
+        }
+        out.writeInt(s.length());
+        out.writeChars(s);
+    }
+
+    private static String read(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0) return null;
+        char[] chars = new char[n];
+        for (int i = 0; i < n; i++) chars[i] = in.readChar();
+        return new String(chars);
+    }
+}

@@ -1,0 +1,165 @@
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * serve --store: a 202 is a promise. Calls accepted survive a SIGKILL and a stop, Idempotency-Keys and
+ * monitors survive a restart, and the store is refused clearly when it cannot be used.
+ */
+class StoreTest {
+    static final int CALLS = 500;
+
+    /** Fires n calls (Prefer: respond-async) with ids from 0, and returns the monitor path of each (its 202's Location). */
+    static List<String> fire(URI url, int n, String prefix) throws Exception {
+        try (HttpClient client = HttpClient.newHttpClient(); ExecutorService callers = Executors.newFixedThreadPool(32)) {
+            List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                HttpRequest r = HttpRequest.newBuilder(URI.create(url + "?id=" + prefix + i)).header("Prefer", "respond-async").build();
+                answers.add(callers.submit(() -> client.send(r, HttpResponse.BodyHandlers.ofString())));
+            }
+            List<String> monitors = new ArrayList<>();
+            for (Future<HttpResponse<String>> a : answers) {
+                HttpResponse<String> answer = a.get(60, TimeUnit.SECONDS);
+                assertEquals(202, answer.statusCode(), answer.body());
+                monitors.add(answer.headers().firstValue("Location").orElseThrow());
+            }
+            return monitors;
+        }
+    }
+
+    static HttpResponse<String> get(URI uri, String... headers) throws Exception {
+        try (HttpClient client = HttpClient.newHttpClient()) {
+            HttpRequest.Builder r = HttpRequest.newBuilder(uri);
+            if (headers.length > 0) r.headers(headers);
+            return client.send(r.build(), HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    @Test
+    void fiveHundredCallsAcceptedThenSigkillAreAllWorkedAfterARestart(@TempDir Path dir) throws Exception {
+        String store = dir.resolve("calls.db").toString();
+        List<String> monitors;
+        // 10 workers on calls of a minute each: at the kill, 10 calls are being worked on and 490 wait.
+        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "60", "--workers", "10")) {
+            monitors = fire(first.url("/res.php"), CALLS, "c");
+            first.log.await("Store: " + java.util.regex.Pattern.quote(store) + ", 0 calls waiting", Duration.ofSeconds(5));
+            first.signal("KILL");
+            assertEquals(137, first.awaitExit(Duration.ofSeconds(20)));
+            assertEquals(0, first.calls.done().size(), "none was finished before the kill");
+        }
+        try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0")) {
+            again.log.await("10 calls worked on when the last serve ended: queued again \\(at-least-once\\)$", Duration.ofSeconds(5));
+            again.log.await("Store: .*, 500 calls waiting", Duration.ofSeconds(5));
+            List<res.Done> done = again.calls.await(d -> d.status() == 202 && d.note() == null, CALLS, Duration.ofSeconds(60));
+            Set<String> worked = new HashSet<>();
+            for (res.Done d : done) {
+                String id = d.call().uri().getQuery().substring("id=".length());
+                assertTrue(d.answer().contains("[id] => " + id + "\n"), d.answer());
+                worked.add(id);
+            }
+            assertEquals(CALLS, worked.size(), "each of the 500 worked");
+            String monitor = get(again.url(monitors.get(CALLS - 1))).body();
+            assertTrue(monitor.contains("\"state\":\"done\"") && monitor.contains("[id] => c" + (CALLS - 1)), monitor);
+            again.log.await("\\[202\\]: GET /res\\.php\\?id=c499$", Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void aStopWithAShortGraceLeavesUnfinishedCallsInTheStoreForTheNextStart(@TempDir Path dir) throws Exception {
+        String store = dir.resolve("calls.db").toString();
+        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "30", "--workers", "5", "--grace", "1")) {
+            fire(first.url("/res.php"), 50, "s");
+            first.signal("TERM");
+            assertEquals(0, first.awaitExit(Duration.ofSeconds(30)), "nothing abandoned");
+            first.log.await("50 calls left in the store for the next start$", Duration.ofSeconds(1));
+            assertEquals(0, first.calls.done().size());
+        }
+        try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0")) {
+            again.log.await("Store: .*, 50 calls waiting", Duration.ofSeconds(5));
+            again.calls.await(d -> d.status() == 202 && d.note() == null, 50, Duration.ofSeconds(30));
+            assertEquals(0, again.calls.count(d -> d.note() != null));
+        }
+    }
+
+    @Test
+    void aKeyWorkedBeforeARestartIsAnsweredNotWorkedAfterItAndLivesAsLongAsItsCall(@TempDir Path dir) throws Exception {
+        String store = dir.resolve("calls.db").toString();
+        String[] async = {"Prefer", "respond-async", "Idempotency-Key", "order-1"};
+        String location;
+        try (Support.Server server = new Support.Server("--store", store, "--sleep", "0", "--keep", "5")) {
+            HttpResponse<String> first = get(server.url("/res.php?id=1"), async);
+            assertEquals(202, first.statusCode());
+            location = first.headers().firstValue("Location").orElseThrow();
+            server.calls.await(Support.workedWith("            [id] => 1"), Duration.ofSeconds(10));
+            // A call whose caller waits: worked at once, and stored as well.
+            HttpResponse<String> waited = get(server.url("/res.php?id=2"), "Idempotency-Key", "order-2");
+            assertEquals(200, waited.statusCode());
+            assertTrue(waited.body().contains("[id] => 2\n"), waited.body());
+        }
+        try (Support.Server server = new Support.Server("--store", store, "--sleep", "0", "--keep", "5")) {
+            HttpResponse<String> repeat = get(server.url("/res.php?id=1"), async);
+            assertEquals(202, repeat.statusCode());
+            assertEquals(location, repeat.headers().firstValue("Location").orElseThrow(), "the first call's monitor");
+            assertEquals(200, get(server.url("/res.php?id=2"), "Idempotency-Key", "order-2").statusCode());
+            assertEquals(422, get(server.url("/res.php?id=3"), "Idempotency-Key", "order-2").statusCode());
+            String monitor = get(server.url(location)).body();
+            assertTrue(monitor.contains("\"state\":\"done\"") && monitor.contains("[id] => 1\\n"), monitor);
+            assertEquals(2, server.calls.count(d -> d.note() != null && d.note().startsWith("repeat of Idempotency-Key")));
+            assertEquals(0, server.calls.count(d -> d.note() == null), "nothing worked again");
+            // --keep 5: once the call is older than that, it goes, its key with it, and the same key is a new call.
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            HttpResponse<String> again;
+            do {
+                assertTrue(System.nanoTime() < deadline, "the key outlived --keep");
+                Thread.sleep(200);
+                again = get(server.url("/res.php?id=1"), async);
+            } while (location.equals(again.headers().firstValue("Location").orElse(location)));
+            assertEquals(202, again.statusCode());
+            assertEquals(404, get(server.url(location)).statusCode(), "the first call is gone with its key");
+            server.calls.await(Support.workedWith("            [id] => 1"), Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void aStoreThatCannotBeUsedIsAClearErrorAtStart(@TempDir Path dir) throws Exception {
+        Path store = dir.resolve("calls.db");
+        // Without the driver on the class path (plain java): what to do instead.
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process plain = new ProcessBuilder(java, "serve.java", "127.0.0.1:0", "--store", store.toString())
+            .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
+        String said = new String(plain.getInputStream().readAllBytes());
+        assertEquals(1, plain.waitFor());
+        assertTrue(said.startsWith("Error: no JDBC driver for sqlite on the class path: run serve with JBang"), said);
+        // A SQLite file serves one endpoint: a second serve on it is refused.
+        try (Support.Server first = new Support.Server("--store", store.toString())) {
+            Support.Run second = Support.serveCommand("127.0.0.1:0", "--store", store.toString());
+            assertEquals(1, second.status());
+            assertTrue(second.err().startsWith("Error: the store " + store + " is in use by another serve"), second.err());
+            assertEquals(202, get(first.url("/res.php"), "Prefer", "respond-async").statusCode(), "the first goes on");
+        }
+        Support.Run bad = Support.serveCommand("127.0.0.1:0", "--store", "jdbc:mysql://x/y");
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().startsWith("Error: --store takes jdbc:sqlite:FILE, a file name, or jdbc:postgresql://"), bad.err());
+        assertNotEquals(0, Support.serveCommand("127.0.0.1:0", "--store", store.toString(), "--lease", "0").status());
+        assertTrue(Files.exists(store));
+    }
+}
