@@ -59,6 +59,8 @@ final class Store implements AutoCloseable {
     private volatile boolean claiming = true;
     private volatile long backlog;
     private Thread thread;
+    /** The writer's statements, prepared once (the store's thread alone uses them). */
+    private final Map<String, PreparedStatement> statements = new java.util.HashMap<>();
 
     /**
      * Opens the store (creating its table when missing) and, on SQLite, makes the calls a previous
@@ -344,102 +346,97 @@ final class Store implements AutoCloseable {
             insert(i, now);
         } else if (op instanceof Finish f) {
             res.Done d = f.end();
-            try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET state = " + FINISHED + ", finished_ms = ?,"
+            PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", finished_ms = ?,"
                 + " status = CASE WHEN status = 0 THEN ? ELSE status END, work_status = ?, exit_code = ?, answer = ?, answer_bytes = ?,"
                 + " note = ?, failed = ?, request = NULL, body = NULL, owner = NULL"
-                + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ?")) {
-                u.setLong(1, now);
-                u.setInt(2, d.status());
-                u.setInt(3, d.workStatus());
-                if (d.exit() < 0) u.setNull(4, java.sql.Types.INTEGER); else u.setInt(4, d.exit());
-                String answer = d.answer() == null ? null : d.answer().substring(0, Math.min(d.answer().length(), Monitor.ANSWER_KEPT));
-                u.setBytes(5, answer == null ? null : answer.getBytes(StandardCharsets.ISO_8859_1));
-                u.setLong(6, d.answerBytes());
-                u.setString(7, d.note());
-                u.setInt(8, Monitor.failed(d) ? 1 : 0);
-                u.setString(9, d.call().id());
-                if (u.executeUpdate() > 0) backlog--;
-            }
+                + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ?");
+            u.setLong(1, now);
+            u.setInt(2, d.status());
+            u.setInt(3, d.workStatus());
+            if (d.exit() < 0) u.setNull(4, java.sql.Types.INTEGER); else u.setInt(4, d.exit());
+            String answer = d.answer() == null ? null : d.answer().substring(0, Math.min(d.answer().length(), Monitor.ANSWER_KEPT));
+            u.setBytes(5, answer == null ? null : answer.getBytes(StandardCharsets.ISO_8859_1));
+            u.setLong(6, d.answerBytes());
+            u.setString(7, d.note());
+            u.setInt(8, Monitor.failed(d) ? 1 : 0);
+            u.setString(9, d.call().id());
+            if (u.executeUpdate() > 0) backlog--;
         } else if (op instanceof Release r) {
-            try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
-                + " WHERE id = ? AND owner = ? AND state = " + WORKING)) {
-                u.setString(1, r.id());
-                u.setString(2, owner);
-                u.executeUpdate();
-            }
+            PreparedStatement u = sql("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
+                + " WHERE id = ? AND owner = ? AND state = " + WORKING);
+            u.setString(1, r.id());
+            u.setString(2, owner);
+            u.executeUpdate();
         }
     }
 
     private void insert(Insert i, long now) throws SQLException {
         String conflict = i.call.key() == null ? "" : " ON CONFLICT (idem_key) DO NOTHING";
-        try (PreparedStatement u = writer.prepareStatement("INSERT INTO " + table + " (id, idem_key, fingerprint, state, owner,"
-            + " lease_until, accepted_ms, started_ms, request, body, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict)) {
-            u.setString(1, i.call.id());
-            u.setString(2, i.call.key());
-            u.setBytes(3, i.fingerprint);
-            u.setInt(4, i.working ? WORKING : QUEUED);
-            u.setString(5, i.working ? owner : null);
-            if (i.working) u.setLong(6, now + lease.toMillis()); else u.setNull(6, java.sql.Types.BIGINT);
-            u.setLong(7, now);
-            if (i.working) u.setLong(8, now); else u.setNull(8, java.sql.Types.BIGINT);
-            u.setBytes(9, encode(i.call, i.received));
-            u.setBytes(10, i.received.body());
-            u.setInt(11, i.working ? 0 : 202);
-            if (u.executeUpdate() > 0) return;
-        }
-        try (PreparedStatement q = writer.prepareStatement("SELECT fingerprint, status, id FROM " + table + " WHERE idem_key = ?")) {
-            q.setString(1, i.call.key());
-            try (ResultSet r = q.executeQuery()) {
-                if (!r.next()) throw new SQLException("Idempotency-Key " + i.call.key() + " neither stored nor found");
-                i.seen = new Idempotency.Seen(r.getBytes(1), r.getInt(2), r.getString(3));
-            }
+        PreparedStatement u = sql("INSERT INTO " + table + " (id, idem_key, fingerprint, state, owner,"
+            + " lease_until, accepted_ms, started_ms, request, body, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict);
+        u.setString(1, i.call.id());
+        u.setString(2, i.call.key());
+        u.setBytes(3, i.fingerprint);
+        u.setInt(4, i.working ? WORKING : QUEUED);
+        u.setString(5, i.working ? owner : null);
+        if (i.working) u.setLong(6, now + lease.toMillis()); else u.setNull(6, java.sql.Types.BIGINT);
+        u.setLong(7, now);
+        if (i.working) u.setLong(8, now); else u.setNull(8, java.sql.Types.BIGINT);
+        u.setBytes(9, encode(i.call, i.received));
+        u.setBytes(10, i.received.body());
+        u.setInt(11, i.working ? 0 : 202);
+        if (u.executeUpdate() > 0) return;
+        PreparedStatement q = sql("SELECT fingerprint, status, id FROM " + table + " WHERE idem_key = ?");
+        q.setString(1, i.call.key());
+        try (ResultSet r = q.executeQuery()) {
+            if (!r.next()) throw new SQLException("Idempotency-Key " + i.call.key() + " neither stored nor found");
+            i.seen = new Idempotency.Seen(r.getBytes(1), r.getInt(2), r.getString(3));
         }
     }
 
     /** Takes up to free calls: first those whose lease ran out (when polling), then the queued, oldest first. */
     private List<Claimed> take(int free, long now, boolean poll) throws SQLException {
         List<Claimed> taken = new ArrayList<>();
-        if (poll) take("state = " + WORKING + " AND lease_until < " + now, free, now, taken);
-        if (taken.size() < free) take("state = " + QUEUED, free - taken.size(), now, taken);
+        if (poll) take("state = " + WORKING + " AND lease_until < ?", now, free, taken);
+        if (taken.size() < free) take("state = " + QUEUED, null, free - taken.size(), taken);
         return taken;
     }
 
-    private void take(String which, int n, long now, List<Claimed> into) throws SQLException {
-        try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET state = " + WORKING + ", owner = ?, lease_until = ?,"
+    /** Takes up to n calls that match which (with one parameter, value, or none when it is null). */
+    private void take(String which, Long value, int n, List<Claimed> into) throws SQLException {
+        PreparedStatement u = sql("UPDATE " + table + " SET state = " + WORKING + ", owner = ?, lease_until = ?,"
             + " started_ms = ? WHERE seq IN (SELECT seq FROM " + table + " WHERE " + which + " ORDER BY seq LIMIT ?"
-            + (postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING id, request, body")) {
-            u.setString(1, owner);
-            u.setLong(2, now + lease.toMillis());
-            u.setLong(3, now);
-            u.setInt(4, n);
-            try (ResultSet r = u.executeQuery()) {
-                while (r.next()) into.add(decode(r.getString(1), r.getBytes(2), r.getBytes(3)));
-            }
+            + (postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING id, request, body");
+        long now = System.currentTimeMillis();
+        u.setString(1, owner);
+        u.setLong(2, now + lease.toMillis());
+        u.setLong(3, now);
+        if (value != null) u.setLong(4, value);
+        u.setInt(value == null ? 4 : 5, n);
+        try (ResultSet r = u.executeQuery()) {
+            while (r.next()) into.add(decode(r.getString(1), r.getBytes(2), r.getBytes(3)));
         }
     }
 
     private void renew(long now) throws SQLException {
-        try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET lease_until = ? WHERE owner = ? AND state = " + WORKING)) {
-            u.setLong(1, now + lease.toMillis());
-            u.setString(2, owner);
-            u.executeUpdate();
-        }
+        PreparedStatement u = sql("UPDATE " + table + " SET lease_until = ? WHERE owner = ? AND state = " + WORKING);
+        u.setLong(1, now + lease.toMillis());
+        u.setString(2, owner);
+        u.executeUpdate();
     }
 
     /** Finished calls older than --keep go, and their keys with them. */
     private void delete(long now) throws SQLException {
-        try (PreparedStatement u = writer.prepareStatement("DELETE FROM " + table + " WHERE finished_ms < ?")) {
-            u.setLong(1, now - keep.toMillis());
-            u.executeUpdate();
-        }
+        PreparedStatement u = sql("DELETE FROM " + table + " WHERE finished_ms < ?");
+        u.setLong(1, now - keep.toMillis());
+        u.executeUpdate();
     }
 
     private long letGo() throws SQLException {
-        try (PreparedStatement u = writer.prepareStatement("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
-            + " WHERE owner = ? AND state = " + WORKING)) {
-            u.setString(1, owner);
-            u.executeUpdate();
-        }
+        PreparedStatement u = sql("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
+            + " WHERE owner = ? AND state = " + WORKING);
+        u.setString(1, owner);
+        u.executeUpdate();
         return count("state < " + FINISHED);
     }
 
@@ -448,6 +445,12 @@ final class Store implements AutoCloseable {
             r.next();
             return r.getLong(1);
         }
+    }
+
+    private PreparedStatement sql(String text) throws SQLException {
+        PreparedStatement s = statements.get(text);
+        if (s == null) statements.put(text, s = writer.prepareStatement(text));
+        return s;
     }
 
     private void rollback() {

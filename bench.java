@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
 //DEPS com.google.code.gson:gson:2.15.0
+//DEPS org.xerial:sqlite-jdbc:3.54.1.0
 //SOURCES test.java Versus.java
 
 import com.google.gson.GsonBuilder;
@@ -132,10 +133,101 @@ public class bench {
         f.put("inflight_sock_rss_mib", Math.round(sockRss));
         table.add(new String[] {"in flight at once: sendSock, connections open", n + " calls", "", "", String.format("peak RSS %.0f MiB (-Xmx1g)", sockRss)});
 
+        stored(n, f, table);
         wholeProcesses(runs, f, table);
         f.put("jdk", Runtime.version().toString());
         f.put("cores", Runtime.getRuntime().availableProcessors());
         f.put("date", LocalDate.now().toString());
+    }
+
+    /**
+     * serve --store on SQLite (a file in a temporary folder, every commit on disk): the time to a 202
+     * that is durable, for one caller and for 64 at once (group commit), and the memory of 10 × n calls
+     * waiting in the store (one worker, working for an hour).
+     */
+    static void stored(int n, Map<String, Object> f, List<String[]> table) throws Exception {
+        Path dir = Files.createTempDirectory("asynccall-bench-store");
+        try (Server server = new Server(SERVE_HEAP, List.of("--sleep", "0", "--store", dir.resolve("calls.db").toString(), "--queue", "1000000"));
+             HttpClient client = HttpClient.newHttpClient()) {
+            int warmup = Math.max(50, n / 10);
+            long[] one = fire("store", n, warmup, i ->
+                test.sendCURL(client, "GET", server.url, Map.of("row", "store", "i", i), Duration.ofSeconds(5), "Prefer", "respond-async"));
+            int done = server.await("store", n + warmup);
+            table.add(latency("--store: sendCURL, durable 202, one caller", one, done - warmup, n));
+            f.put("store_p50_us", us(percentile(one, 50)));
+            f.put("store_p99_us", us(percentile(one, 99)));
+            progress.printf("store, 64 callers: %d calls%n", n);
+            long start = System.nanoTime();
+            long[] many = durably(server.url, "stored", n);
+            double perSecond = n / ((System.nanoTime() - start) / 1e9);
+            int stored = server.await("stored", n);
+            table.add(new String[] {"--store: durable 202s, 64 kept-alive connections", String.format("%,.0f 202s/s", perSecond),
+                fmt(percentile(many, 99)), fmt(many[n - 1]), stored + " of " + n + String.format(" (p50 %s)", fmt(percentile(many, 50)))});
+            f.put("store_202_per_s", Math.round(perSecond));
+            f.put("store_64_p50_us", us(percentile(many, 50)));
+            f.put("store_delivered", stored);
+        }
+        int waiting = 10 * n;
+        progress.printf("store: %d calls waiting%n", waiting);
+        try (Server held = new Server(SERVE_HEAP, List.of("--sleep", "3600", "--workers", "1", "--store", dir.resolve("waiting.db").toString(),
+                "--queue", "10000000"))) {
+            durably(held.url, "waiting", waiting);
+            double rss = held.peakRssMiB();
+            table.add(new String[] {"--store: calls waiting in the store", waiting + " calls", "", "", String.format("peak RSS %.0f MiB", rss)});
+            f.put("store_waiting", waiting);
+            f.put("store_waiting_rss_mib", Math.round(rss));
+        }
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) Files.delete(p);
+        }
+        Files.delete(dir);
+    }
+
+    /**
+     * n calls (Prefer: respond-async) from 64 callers at once, each on a kept-alive connection of its
+     * own (raw HTTP/1.1, so that the client's cost is not what is measured), each answered 202; the
+     * times to the 202, sorted.
+     */
+    static long[] durably(URI url, String row, int n) throws Exception {
+        long[] nanos = new long[n];
+        AtomicInteger next = new AtomicInteger();
+        try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Object>> all = new ArrayList<>();
+            for (int t = 0; t < 64; t++) {
+                all.add(callers.submit(() -> {
+                    try (java.net.Socket socket = new java.net.Socket(url.getHost(), url.getPort())) {
+                        socket.setSoTimeout(10_000);
+                        var out = socket.getOutputStream();
+                        var in = new java.io.BufferedInputStream(socket.getInputStream());
+                        for (int i; (i = next.getAndIncrement()) < n; ) {
+                            long t0 = System.nanoTime();
+                            out.write(("GET " + url.getRawPath() + "?row=" + row + "&i=" + i + " HTTP/1.1\r\nHost: " + url.getHost()
+                                + "\r\nPrefer: respond-async\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                            String head = head(in);
+                            if (!head.startsWith("HTTP/1.1 202 ")) throw new IllegalStateException("not a 202: " + head);
+                            Matcher length = Pattern.compile("(?i)\r\ncontent-length: *(\\d+)").matcher(head);
+                            if (length.find()) in.skipNBytes(Long.parseLong(length.group(1)));
+                            nanos[i] = System.nanoTime() - t0;
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<Object> a : all) a.get();
+        }
+        Arrays.sort(nanos);
+        return nanos;
+    }
+
+    /** An answer's status line and headers, up to the empty line. */
+    private static String head(java.io.InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!(head.length() >= 4 && head.substring(head.length() - 4).equals("\r\n\r\n"))) {
+            int b = in.read();
+            if (b < 0) throw new IOException("the server closed the connection: " + head);
+            head.append((char) b);
+        }
+        return head.toString();
     }
 
     interface Call {
@@ -325,6 +417,10 @@ public class bench {
     }
 
     /** serve.java in its own process, its log counted by row (the "row" field in each call's query). */
+    /** The SQLite driver (this script's //DEPS, as serve.java's), for serve --store. */
+    static final String DRIVERS = String.join(java.io.File.pathSeparator, Arrays.stream(System.getProperty("java.class.path")
+        .split(java.io.File.pathSeparator)).filter(jar -> jar.matches(".*/sqlite-jdbc-[^/]*\\.jar")).toList());
+
     /** serve.java's //JAVA_OPTIONS, so that the servers measured run as JBang runs them. */
     static final String SERVE_HEAP = "-Xmx320m";
 
@@ -340,7 +436,8 @@ public class bench {
         }
 
         Server(String heap, List<String> args) throws Exception {
-            List<String> command = new ArrayList<>(List.of(JAVA, heap, "serve.java", "127.0.0.1:0", "--events", "-"));
+            List<String> command = new ArrayList<>(List.of(JAVA, heap, "--enable-native-access=ALL-UNNAMED", "-cp", DRIVERS,
+                "serve.java", "127.0.0.1:0", "--events", "-"));
             command.addAll(args);
             process = new ProcessBuilder(command).start();
             BufferedReader log = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));

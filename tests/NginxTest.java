@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -224,6 +225,74 @@ class NginxTest {
             assertEquals(before, endpoints.get(2).calls.count(DONE), "nothing reached the killed endpoint");
         } finally {
             close(endpoints);
+        }
+    }
+
+    static boolean nginxAndPostgres() {
+        return nginx() && Support.Postgres.installed();
+    }
+
+    /**
+     * Several endpoints, one queue: three endpoints on one PostgreSQL behind nginx, one SIGKILLed while it
+     * holds calls. Every call accepted is worked (those it held are taken over when their lease runs out),
+     * calls it accepted are worked by the others, a key sent again through any endpoint is answered with
+     * its first call's monitor and not worked again, and every monitor is readable through nginx.
+     */
+    @Test
+    @EnabledIf(value = "nginxAndPostgres", disabledReason = NO_NGINX + ", or " + Support.Postgres.NONE)
+    void threeEndpointsOnOnePostgresqlLoseNothingWhenOneIsKilledWhileItHoldsCalls() throws Exception {
+        int n = 300, workers = 4;
+        try (Support.Postgres postgres = new Support.Postgres()) {
+            List<Support.ServerProcess> endpoints = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                endpoints.add(new Support.ServerProcess("", "127.0.0.1:0", "--store", postgres.url(), "--sleep", "0.3",
+                    "--workers", String.valueOf(workers), "--lease", "3"));
+            }
+            try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false);
+                 HttpClient client = HttpClient.newHttpClient(); ExecutorService callers = Executors.newFixedThreadPool(8)) {
+                List<Future<HttpResponse<String>>> firsts = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    Map<String, String> data = Map.of("id", "x" + i);
+                    firsts.add(callers.submit(() -> test.sendCURL(client, "POST", nginx.url(), data, Duration.ofSeconds(10),
+                        "Prefer", "respond-async", "Idempotency-Key", "key-" + data.get("id"))));
+                }
+                Map<String, String> monitors = new HashMap<>();
+                for (int i = 0; i < n; i++) {
+                    HttpResponse<String> r = firsts.get(i).get(60, TimeUnit.SECONDS);
+                    assertEquals(202, r.statusCode(), r.body());
+                    monitors.put("x" + i, r.headers().firstValue("Location").orElseThrow());
+                }
+                Support.ServerProcess killed = endpoints.get(0);
+                killed.signal("KILL"); // while it holds calls: `workers` of them, each working for 0.3 s
+                killed.awaitExit(Duration.ofSeconds(20));
+                long acceptedByKilled = killed.calls.accepted().size();
+                // The same keys again, through nginx to the endpoints left: answered, not worked again.
+                for (int i = 0; i < n; i += 10) {
+                    HttpResponse<String> again = test.sendCURL(client, "POST", nginx.url(), Map.of("id", "x" + i), Duration.ofSeconds(10),
+                        "Prefer", "respond-async", "Idempotency-Key", "key-x" + i);
+                    assertEquals(202, again.statusCode(), again.body());
+                    assertEquals(monitors.get("x" + i), again.headers().firstValue("Location").orElseThrow(), "x" + i + "'s first call");
+                }
+                List<Support.ServerProcess> alive = endpoints.subList(1, 3);
+                Support.awaitSum(DONE, n - killed.calls.count(DONE), Duration.ofSeconds(120), recorders(alive));
+                Map<String, Integer> all = total(workedOn(endpoints));
+                for (int i = 0; i < n; i++) assertTrue(all.getOrDefault("x" + i, 0) >= 1, "x" + i + " worked");
+                long twice = all.values().stream().filter(c -> c > 1).count();
+                assertTrue(twice <= workers, "only calls the killed endpoint was working on are worked again: " + twice);
+                Set<String> acceptedThere = killed.calls.accepted().stream().map(c -> c.id()).collect(Collectors.toSet());
+                long takenOver = alive.stream().flatMap(e -> e.calls.done().stream()).filter(d -> acceptedThere.contains(d.call().id())).count();
+                assertTrue(acceptedByKilled > 0 && takenOver > 0, "the others worked calls the killed one accepted: " + takenOver);
+                for (String monitor : List.of(monitors.get("x0"), monitors.get("x" + (n / 2)), monitors.get("x" + (n - 1)))) {
+                    HttpResponse<String> state = client.send(java.net.http.HttpRequest.newBuilder(nginx.url().resolve(monitor)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                    assertEquals(200, state.statusCode(), monitor);
+                    assertTrue(state.body().contains("\"state\":\"done\""), state.body());
+                }
+                System.out.printf("     PostgreSQL: %d calls over 3 endpoints, one killed holding calls: all worked (%d twice), %d of its %d taken over%n",
+                    n, twice, takenOver, acceptedByKilled);
+            } finally {
+                close(endpoints);
+            }
         }
     }
 

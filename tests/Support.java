@@ -143,10 +143,13 @@ final class Support {
         }
 
         @Override
-        public synchronized void done(res.Done end) {
-            done.add(end);
-            when.put(end, System.nanoTime());
-            notifyAll();
+        public void done(res.Done end) {
+            synchronized (this) {
+                done.add(end);
+                when.put(end, System.nanoTime());
+                notifyAll();
+            }
+            // Outside this recorder's lock: awaitSum holds ANY while it counts each recorder.
             synchronized (ANY) {
                 ANY.notifyAll();
             }
@@ -191,6 +194,10 @@ final class Support {
 
         synchronized List<res.Done> done() {
             return List.copyOf(done);
+        }
+
+        synchronized List<res.Call> accepted() {
+            return List.copyOf(accepted);
         }
 
         private static String describe(res.Done d) {
@@ -345,6 +352,78 @@ final class Support {
         public void close() throws InterruptedException {
             process.destroyForcibly();
             process.waitFor();
+        }
+    }
+
+    /**
+     * PostgreSQL from Debian's package (its newest /usr/lib/postgresql/N/bin), a cluster of its own in a
+     * temporary folder on a free port, started for a test and stopped (and deleted) after it. Run as the
+     * package's postgres user when this is root, as initdb must not run as root.
+     */
+    static final class Postgres implements AutoCloseable {
+        static final String NONE = "PostgreSQL is not installed (apt-get install postgresql)";
+        final Path dir;
+        final int port;
+        private final Path bin;
+
+        /** Whether Debian's PostgreSQL is installed. */
+        static boolean installed() {
+            return binaries() != null;
+        }
+
+        private static Path binaries() {
+            try (var versions = Files.list(Path.of("/usr/lib/postgresql"))) {
+                return versions.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve("initdb")))
+                    .max(java.util.Comparator.comparing(b -> Integer.parseInt(b.getParent().getFileName().toString().replaceAll("\\D", "0"))))
+                    .orElse(null);
+            } catch (IOException none) {
+                return null;
+            }
+        }
+
+        Postgres() throws Exception {
+            bin = binaries();
+            dir = Files.createTempDirectory("asynccall-pg");
+            port = closedPort();
+            if (root()) run("chown", "-R", "postgres:postgres", dir.toString());
+            run(asPostgres(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", "postgres",
+                "--auth=trust", "-E", "UTF8", "--no-sync"));
+            run(asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(),
+                "-w", "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c max_connections=50", "start"));
+        }
+
+        /** The store URL of its database. */
+        String url() {
+            return "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";
+        }
+
+        private static boolean root() {
+            return "root".equals(System.getProperty("user.name"));
+        }
+
+        private static String[] asPostgres(String... command) {
+            List<String> all = new ArrayList<>(root() ? List.of("runuser", "-u", "postgres", "--") : List.of());
+            all.addAll(List.of(command));
+            return all.toArray(String[]::new);
+        }
+
+        private static void run(String... command) throws Exception {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IOException(String.join(" ", command) + " failed: " + out);
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            try {
+                run(asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate", "-w", "stop"));
+            } finally {
+                try (var files = Files.walk(dir)) {
+                    for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+                }
+            }
         }
     }
 
