@@ -747,6 +747,7 @@ public class serve {
                              (default: no bound, a virtual thread per call; 1 = one at a time, as php -S)
           --queue N          at most N calls accepted and not finished (default 10000); past it, or past
                              bodies of a quarter of the heap, a call is answered 503 with Retry-After: 1
+                             (with a store: the calls waiting in it, counted once a second)
           --keep SECONDS     how long a finished call's monitor (GET /calls/ID, named by each 202's
                              Location) stays readable (default 3600; 100000 finished calls at most
                              without a store), and with a store how long a call and its key are kept

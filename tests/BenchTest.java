@@ -26,7 +26,8 @@ class BenchTest {
             assertTrue(out.contains("| sendSock (fire and forget)") && out.contains("| whole process: ./jbang test"), out);
             JsonObject f = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
             for (String key : List.of("sock_p50_us", "sock_p99_us", "curl_p50_us", "curl_p99_us", "async_p50_us",
-                    "fires_per_s", "inflight_rss_mib", "test_wall_s", "java_test_wall_s")) {
+                    "fires_per_s", "inflight_rss_mib", "store_p50_us", "store_p99_us", "store_202_per_s", "store_64_p50_us",
+                    "store_waiting_rss_mib", "test_wall_s", "java_test_wall_s")) {
                 assertTrue(f.get(key).getAsDouble() > 0, key + " in " + f);
             }
             assertTrue(f.get("sock_p50_us").getAsDouble() <= f.get("sock_p99_us").getAsDouble(), f.toString());
@@ -34,6 +35,8 @@ class BenchTest {
             assertEquals(50, f.get("fired").getAsInt());
             assertEquals(50, f.get("delivered").getAsInt(), "the server's own count");
             assertEquals(50, f.get("inflight").getAsInt());
+            assertEquals(50, f.get("store_delivered").getAsInt(), "every stored call worked, by the server's count");
+            assertEquals(500, f.get("store_waiting").getAsInt());
             assertTrue(f.get("test_wall_s").getAsDouble() < 60, f.toString());
             if (PhpPeerTest.php()) {
                 assertTrue(f.get("php_test_wall_s").getAsDouble() > 0, f.toString());

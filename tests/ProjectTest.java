@@ -186,7 +186,8 @@ class ProjectTest {
             Files.move(away, clone.resolve(".jbang").resolve(jar.getFileName()));
             Path php = clone.resolve("Php.java");
             Files.writeString(php, Files.readString(php).replace("out.append(\"Array\\n\")", "out.append(\"Edited\\n\")"));
-            assertTrue(run(clone, "./jbang", "res.java", "c=3").startsWith("Edited\n"), "the edit is seen");
+            String edited = run(clone, "./jbang", "res.java", "c=3");
+            assertTrue(edited.startsWith("Edited\n"), "the edit is seen: " + edited);
         } finally {
             try (var files = Files.walk(clone)) {
                 for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
