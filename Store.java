@@ -300,7 +300,10 @@ final class Store implements AutoCloseable {
             int free = claiming && worker != null && closing == null ? capacity - holding.get() : 0;
             boolean poll = now >= nextPoll, renew = now >= nextRenew, count = now >= nextCount;
             boolean take = free > 0 && (inserted || poll || batch.stream().anyMatch(op -> op instanceof Wake));
-            if (batch.isEmpty() && !take && !renew && !count) continue;
+            if (batch.isEmpty() && !take && !renew && !count) {
+                if (poll) nextPoll = now + POLL.toMillis(); // nothing to take it for: no free worker
+                continue;
+            }
             List<Claimed> taken = List.of();
             try {
                 synchronized (reader) {
@@ -394,10 +397,11 @@ final class Store implements AutoCloseable {
         }
     }
 
-    /** Takes up to free calls: first those whose lease ran out (when polling), then the queued, oldest first. */
+    /** Takes up to free calls: first those whose lease ran out (when polling, on PostgreSQL), then the queued, oldest first. */
     private List<Claimed> take(int free, long now, boolean poll) throws SQLException {
         List<Claimed> taken = new ArrayList<>();
-        if (poll) take("state = " + WORKING + " AND lease_until < ?", now, free, taken);
+        // On SQLite the calls of an endpoint that died were queued again when this one started: only PostgreSQL has leases to take over.
+        if (poll && postgres) take("state = " + WORKING + " AND lease_until < ?", now, free, taken);
         if (taken.size() < free) take("state = " + QUEUED, null, free - taken.size(), taken);
         return taken;
     }
