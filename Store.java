@@ -48,7 +48,10 @@ final class Store implements AutoCloseable {
 
     private final boolean postgres;
     private final String table = "asynccall_calls";
-    private final Connection writer, reader;
+    private final String jdbc;
+    /** Guards the connections: the store's thread holds it for a transaction, a monitor's read for its query. */
+    private final Object lock = new Object();
+    private Connection writer, reader;
     private final String owner = HexFormat.of().formatHex(new SecureRandom().generateSeed(8));
     private final Duration lease, keep;
     private final int capacity;
@@ -75,16 +78,13 @@ final class Store implements AutoCloseable {
         if (!postgres && !jdbc.startsWith("jdbc:sqlite:")) {
             throw new IllegalArgumentException("--store takes jdbc:sqlite:FILE, a file name, or jdbc:postgresql://HOST/DB, not " + url);
         }
-        Connection writer = null, reader = null;
+        Store store = new Store(jdbc, postgres, lease, keep, capacity, log);
         try {
-            writer = DriverManager.getConnection(jdbc);
-            reader = postgres ? DriverManager.getConnection(jdbc) : writer;
-            Store store = new Store(postgres, writer, reader, lease, keep, capacity, log);
             store.prepare();
             return store;
         } catch (SQLException e) {
-            close(writer);
-            close(reader);
+            close(store.writer);
+            close(store.reader);
             if (e.getMessage() != null && e.getMessage().startsWith("No suitable driver")) {
                 throw new IllegalArgumentException("no JDBC driver for " + jdbc.split(":")[1] + " on the class path: run serve with"
                     + " JBang (`jbang serve.java --store ...` or `./jbang serve --store ...`), which adds the drivers serve.java"
@@ -98,24 +98,57 @@ final class Store implements AutoCloseable {
         }
     }
 
-    private Store(boolean postgres, Connection writer, Connection reader, Duration lease, Duration keep, int capacity, Consumer<String> log) {
+    private Store(String jdbc, boolean postgres, Duration lease, Duration keep, int capacity, Consumer<String> log) {
+        this.jdbc = jdbc;
         this.postgres = postgres;
-        this.writer = writer;
-        this.reader = reader;
         this.lease = lease;
         this.keep = keep;
         this.capacity = capacity;
         this.log = log;
     }
 
-    private void prepare() throws SQLException {
-        try (Statement s = writer.createStatement()) {
-            if (!postgres) {
-                // One process owns the file (EXCLUSIVE, taken by the first write below); every commit is on disk (FULL).
+    /**
+     * A connection to the store: on SQLite the file is this process's alone (EXCLUSIVE, taken by the first
+     * write) and every commit is on disk (FULL). autoCommit false: the store's thread commits.
+     */
+    private Connection connect() throws SQLException {
+        Connection c = DriverManager.getConnection(jdbc);
+        if (!postgres) {
+            try (Statement s = c.createStatement()) {
                 s.execute("PRAGMA locking_mode=EXCLUSIVE");
                 s.execute("PRAGMA journal_mode=WAL");
                 s.execute("PRAGMA synchronous=FULL");
             }
+        }
+        c.setAutoCommit(false);
+        return c;
+    }
+
+    /** Connects again after a failure that broke a connection (the database restarted), so that the store goes on when it is back. */
+    private void reconnect() {
+        try {
+            if (writer != null && writer.isValid(2)) return;
+        } catch (SQLException e) {
+            // not valid
+        }
+        close(writer);
+        if (reader != writer) close(reader);
+        statements.clear();
+        try {
+            writer = connect();
+            reader = postgres ? connect() : writer;
+            log.accept("The store is connected again");
+        } catch (SQLException e) {
+            // tried again after the next failure
+        }
+    }
+
+    private void prepare() throws SQLException {
+        writer = connect();
+        reader = postgres ? connect() : writer;
+        try (Statement s = writer.createStatement()) {
+            // Endpoints starting together on one PostgreSQL make the table one at a time.
+            if (postgres) s.execute("SELECT pg_advisory_xact_lock(20261126)");
             String blob = postgres ? "BYTEA" : "BLOB";
             s.execute("CREATE TABLE IF NOT EXISTS " + table + " ("
                 + (postgres ? "seq BIGSERIAL PRIMARY KEY" : "seq INTEGER PRIMARY KEY")
@@ -127,17 +160,15 @@ final class Store implements AutoCloseable {
                 + ", answer_bytes BIGINT, note TEXT, failed INTEGER)");
             s.execute("CREATE INDEX IF NOT EXISTS " + table + "_waiting ON " + table + " (state, seq)");
             s.execute("CREATE INDEX IF NOT EXISTS " + table + "_finished ON " + table + " (finished_ms)");
+            writer.commit();
             if (!postgres) {
-                writer.setAutoCommit(false);
                 int again = s.executeUpdate("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL WHERE state = " + WORKING);
                 writer.commit();
                 if (again > 0) log.accept(plural(again, "call") + " worked on when the last serve ended: queued again (at-least-once)");
             }
-            writer.setAutoCommit(false);
             backlog = count("state < " + FINISHED);
             writer.commit();
         }
-        if (postgres) reader.setAutoCommit(true);
         thread = Thread.ofPlatform().name("store").daemon(true).start(this::loop);
     }
 
@@ -187,7 +218,8 @@ final class Store implements AutoCloseable {
 
     /** The call as its monitor shows it, or null when the store has no such call. */
     Monitor.Report report(String id) throws SQLException {
-        synchronized (reader) {
+        synchronized (lock) {
+            if (reader == null) throw new SQLException("the store is not connected");
             try (PreparedStatement q = reader.prepareStatement("SELECT state, accepted_ms, started_ms, finished_ms, work_status,"
                 + " exit_code, answer, answer_bytes, note, failed FROM " + table + " WHERE id = ?")) {
                 q.setString(1, id);
@@ -201,7 +233,7 @@ final class Store implements AutoCloseable {
                             answer == null ? null : new String(answer, StandardCharsets.ISO_8859_1), r.getLong(8), r.getString(9),
                             r.getInt(10) != 0);
                     }
-                    if (!postgres) reader.commit();
+                    reader.commit();
                     return report;
                 }
             }
@@ -223,8 +255,10 @@ final class Store implements AutoCloseable {
         } catch (Exception e) {
             log.accept("The store did not close in time: " + e);
         }
-        close(writer);
-        if (reader != writer) close(reader);
+        synchronized (lock) {
+            close(writer);
+            if (reader != writer) close(reader);
+        }
         return close.left;
     }
 
@@ -306,7 +340,8 @@ final class Store implements AutoCloseable {
             }
             List<Claimed> taken = List.of();
             try {
-                synchronized (reader) {
+                synchronized (lock) {
+                    if (writer == null) throw new SQLException("the store is not connected");
                     for (Op op : batch) apply(op, now);
                     if (take) taken = take(free, now, poll);
                     if (renew) renew(now);
@@ -319,8 +354,9 @@ final class Store implements AutoCloseable {
                 }
                 failures = 0;
             } catch (SQLException | RuntimeException e) {
-                synchronized (reader) {
+                synchronized (lock) {
                     rollback();
+                    reconnect();
                 }
                 failed(batch, e, ++failures);
                 batch.clear();
@@ -459,7 +495,7 @@ final class Store implements AutoCloseable {
 
     private void rollback() {
         try {
-            writer.rollback();
+            if (writer != null) writer.rollback();
         } catch (SQLException e) {
             // the transaction is gone with the connection
         }

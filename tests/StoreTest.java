@@ -139,6 +139,39 @@ class StoreTest {
         }
     }
 
+    static boolean postgres() {
+        return Support.Postgres.installed();
+    }
+
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Support.Postgres.NONE)
+    void whileItsDatabaseIsDownCallsAreToldToComeBackAndTheStoreGoesOnWhenItIsBack() throws Exception {
+        try (Support.Postgres postgres = new Support.Postgres();
+             Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--store", postgres.url(), "--sleep", "0")) {
+            String[] async = {"Prefer", "respond-async"};
+            assertEquals(202, get(server.url("/res.php?id=before"), async).statusCode());
+            server.calls.await(Support.workedWith("            [id] => before"), Duration.ofSeconds(10));
+            postgres.stop();
+            HttpResponse<String> down = get(server.url("/res.php?id=down"), async);
+            assertEquals(503, down.statusCode(), down.body());
+            assertEquals("1", down.headers().firstValue("Retry-After").orElse(null));
+            assertTrue(down.body().startsWith("Service Unavailable: the call could not be stored ("), down.body());
+            server.log.await("\\[503\\]: GET /res\\.php\\?id=down - Service Unavailable: the call could not be stored", Duration.ofSeconds(5));
+            postgres.start();
+            // The store connects again on its next try (at most 5 s apart): until then, still 503.
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            int status;
+            while ((status = get(server.url("/res.php?id=back"), async).statusCode()) != 202) {
+                assertEquals(503, status);
+                assertTrue(System.nanoTime() < deadline, "the store did not come back");
+                Thread.sleep(200);
+            }
+            server.calls.await(Support.workedWith("            [id] => back"), Duration.ofSeconds(10));
+            server.log.await("The store is connected again$", Duration.ofSeconds(1));
+            assertEquals(0, server.calls.count(Support.workedWith("            [id] => down")), "a call told 503 is not worked");
+        }
+    }
+
     @Test
     void aStoreThatCannotBeUsedIsAClearErrorAtStart(@TempDir Path dir) throws Exception {
         Path store = dir.resolve("calls.db");

@@ -388,8 +388,18 @@ final class Support {
             if (root()) run("chown", "-R", "postgres:postgres", dir.toString());
             run(asPostgres(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", "postgres",
                 "--auth=trust", "-E", "UTF8", "--no-sync"));
+            start();
+        }
+
+        /** Starts the server (again), on the same port and data. */
+        void start() throws Exception {
             run(asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(),
                 "-w", "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c max_connections=50", "start"));
+        }
+
+        /** Stops the server as its administrator would (fast: sessions are ended). */
+        void stop() throws Exception {
+            run(asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "stop"));
         }
 
         /** The store URL of its database. */
@@ -418,7 +428,9 @@ final class Support {
         @Override
         public void close() throws Exception {
             try {
-                run(asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate", "-w", "stop"));
+                if (Files.exists(dir.resolve("data/postmaster.pid"))) {
+                    run(asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate", "-w", "stop"));
+                }
             } finally {
                 try (var files = Files.walk(dir)) {
                     for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
