@@ -286,6 +286,8 @@ final class Store implements AutoCloseable {
         final boolean working;
         final CompletableFuture<Idempotency.Seen> done = new CompletableFuture<>();
         Idempotency.Seen seen;
+        /** Taken by this endpoint as it is stored (a worker is free and no older call waits): no second query, no copy read back. */
+        boolean taken;
 
         Insert(res.Call call, res.Received received, byte[] fingerprint, boolean working) {
             this.call = call;
@@ -316,6 +318,7 @@ final class Store implements AutoCloseable {
         List<Op> batch = new ArrayList<>();
         Close closing = null;
         int failures = 0;
+        boolean mayWait = true; // whether calls may be queued in the store: after a start, a queued insert, a release, a poll
         while (closing == null) {
             try {
                 long wait = Math.max(1, Math.min(nextPoll, Math.min(nextRenew, nextCount)) - System.currentTimeMillis());
@@ -326,24 +329,37 @@ final class Store implements AutoCloseable {
                 break;
             }
             now = System.currentTimeMillis();
-            boolean inserted = false;
+            boolean wake = false;
             for (Op op : batch) {
-                if (op instanceof Insert) inserted = true;
+                if (op instanceof Wake || op instanceof Release) wake = true;
+                if (op instanceof Release) mayWait = true;
                 if (op instanceof Close c) closing = c;
             }
             int free = claiming && worker != null && closing == null ? capacity - holding.get() : 0;
             boolean poll = now >= nextPoll, renew = now >= nextRenew, count = now >= nextCount;
-            boolean take = free > 0 && (inserted || poll || batch.stream().anyMatch(op -> op instanceof Wake));
+            // The oldest waiting calls first (those of other endpoints too, on a poll), then the new ones as they are stored.
+            boolean take = free > 0 && (poll || (mayWait && (wake || !batch.isEmpty())));
             if (batch.isEmpty() && !take && !renew && !count) {
                 if (poll) nextPoll = now + POLL.toMillis(); // nothing to take it for: no free worker
                 continue;
             }
-            List<Claimed> taken = List.of();
+            List<Claimed> taken = new ArrayList<>();
+            boolean waiting = mayWait;
             try {
                 synchronized (lock) {
                     if (writer == null) throw new SQLException("the store is not connected");
-                    for (Op op : batch) apply(op, now);
-                    if (take) taken = take(free, now, poll);
+                    if (take) {
+                        taken = take(free, now, poll);
+                        waiting = taken.size() == free; // fewer than asked for: none left waiting
+                    }
+                    int room = free - taken.size();
+                    for (Op op : batch) {
+                        if (op instanceof Insert i && !i.working) {
+                            i.taken = room > 0;
+                            if (i.taken) room--; else waiting = true;
+                        }
+                        apply(op, now);
+                    }
                     if (renew) renew(now);
                     if (count) {
                         backlog = count("state < " + FINISHED);
@@ -353,6 +369,7 @@ final class Store implements AutoCloseable {
                     writer.commit();
                 }
                 failures = 0;
+                mayWait = waiting;
             } catch (SQLException | RuntimeException e) {
                 synchronized (lock) {
                     rollback();
@@ -368,6 +385,7 @@ final class Store implements AutoCloseable {
             for (Op op : batch) {
                 if (op instanceof Insert i) {
                     if (i.seen == null) backlog++;
+                    if (i.seen == null && i.taken) taken.add(new Claimed(i.call, i.received));
                     i.done.complete(i.seen);
                 } else if (op instanceof Finish f) {
                     f.done.complete(null);
@@ -416,11 +434,12 @@ final class Store implements AutoCloseable {
         u.setString(1, i.call.id());
         u.setString(2, i.call.key());
         u.setBytes(3, i.fingerprint);
-        u.setInt(4, i.working ? WORKING : QUEUED);
-        u.setString(5, i.working ? owner : null);
-        if (i.working) u.setLong(6, now + lease.toMillis()); else u.setNull(6, java.sql.Types.BIGINT);
+        boolean held = i.working || i.taken;
+        u.setInt(4, held ? WORKING : QUEUED);
+        u.setString(5, held ? owner : null);
+        if (held) u.setLong(6, now + lease.toMillis()); else u.setNull(6, java.sql.Types.BIGINT);
         u.setLong(7, now);
-        if (i.working) u.setLong(8, now); else u.setNull(8, java.sql.Types.BIGINT);
+        if (held) u.setLong(8, now); else u.setNull(8, java.sql.Types.BIGINT);
         u.setBytes(9, encode(i.call, i.received));
         u.setBytes(10, i.received.body());
         u.setInt(11, i.working ? 0 : 202);
