@@ -108,6 +108,98 @@ class FuzzTest {
             + CASES + " (FUZZ_SEED=" + SEED + " FUZZ_CASES=" + CASES + "); the first:\n" + String.join("\n\n", failures));
     }
 
+    /** php -S's parser skips every '?' that starts the query, and what follows a '#': the JDK's URI does not skip the first. */
+    @Test
+    void requestTargetsAreReadAsPhpSReadsThem() throws Exception {
+        for (String target : List.of("/res.php??a=1", "/res.php???a=1&?b=2", "/res.php?a=1?b=2", "/res.php?a=1#x", "/res.php#x?a=1",
+                                     "/res.php?", "/res.php??", "/res.php?#a=1")) {
+            String request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+            Answer php = send(phpPort, request), ours = send(this.ours.port(), request);
+            assertEquals(200, php.status, target);
+            assertEquals(php, ours, target);
+        }
+    }
+
+    // ---- README's table of differences: each row, PHP's answer and ours ----
+
+    /** A request, PHP's status (0: closed without an answer) and a line of its body, then ours. */
+    private void pin(String request, int phpStatus, String phpLine, int ourStatus, String ourLine) throws IOException {
+        Answer php = send(phpPort, request), ours = send(this.ours.port(), request);
+        assertEquals(phpStatus, Math.max(0, php.status), "PHP: " + escape(request) + " " + escape(php.body));
+        assertTrue(php.body.contains(phpLine), "PHP: " + escape(request) + " " + escape(php.body));
+        assertEquals(ourStatus, ours.status, "ours: " + escape(request) + " " + escape(ours.body));
+        assertTrue(ours.body.contains(ourLine), "ours: " + escape(request) + " " + escape(ours.body));
+    }
+
+    private static String get(String target) {
+        return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    }
+
+    private static String post(String type, String body) {
+        return "POST /res.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + type + "\r\nContent-Length: " + body.length()
+            + "\r\nConnection: close\r\n\r\n" + body;
+    }
+
+    @Test
+    void routesOtherThanTheEndpointsAre404AndResIsOneOfThem() throws Exception {
+        for (String target : List.of("/res.php/x?a=1", "//res.php?a=1", "/./res.php?a=1")) pin(get(target), 200, "[a] => 1\n", 404, "404");
+        pin(get("/res?a=1"), 404, "Not Found", 200, "[a] => 1\n");
+    }
+
+    @Test
+    void methodsOtherThanTheSevenAre501() throws Exception {
+        for (String method : List.of("TRACE", "CONNECT", "PROPFIND", "M-SEARCH")) {
+            pin(method + " /res.php?a=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 200, "[method] => " + method, 501, "Not Implemented");
+        }
+        pin("post /res.php?a=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 0, "", 501, "Not Implemented");
+    }
+
+    @Test
+    void aBodyOverPostMaxSizeIs413WithoutBeingRead() throws Exception {
+        String head = "POST /res.php?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + "Content-Length: " + (Php.POST_MAX_SIZE + 1) + "\r\nConnection: close\r\n\r\n";
+        Answer php = send(phpPort, head + "a=" + "x".repeat(Php.POST_MAX_SIZE - 1)); // PHP reads it all, then leaves $_POST empty
+        assertEquals(200, php.status);
+        assertTrue(php.body.contains("[q] => 1\n") && !php.body.contains("[a]"), php.body);
+        Answer answer = send(ours.port(), head); // answered from the Content-Length alone
+        assertEquals(413, answer.status, answer.body);
+    }
+
+    /** The JDK's server parses the target as a java.net.URI and answers 400 itself to what a URI may not hold raw. */
+    @Test
+    void whatTheJdksServerRefusesInTheTargetIs400() throws Exception {
+        for (String raw : List.of("\"", "<", ">", "\\", "^", "`", "{", "|", "}", "%4", "%zz", "%41%2", "x#y#z")) {
+            pin(get("/res.php?a=" + raw), 200, "[a] => " + (raw.equals("%41%2") ? "A%2" : raw.equals("x#y#z") ? "x" : raw) + "\n", 400, "");
+        }
+        for (char c : new char[] {0x01, 0x7f, 0x80, 0xa0}) pin(get("/res.php?a=" + c), 0, "", 400, "");
+        for (char c : new char[] {0xa1, 0xe9, 0xff}) pin(get("/res.php?a=" + c), 0, "", 200, "[a] => " + c + "\n");
+    }
+
+    /** The JDK's server reads the target up to the first space (the version after the last); PHP closes the connection. */
+    @Test
+    void aRawSpaceInTheTargetCutsItWherePhpAnswersNothing() throws Exception {
+        pin(get("/res.php?a=1 b"), 0, "", 200, "[a] => 1\n");
+        pin(get("/res.php?a b=1"), 0, "", 200, "[a] => \n");
+    }
+
+    /**
+     * The JDK's server trims every byte up to space from both ends of a header value and turns tabs into
+     * spaces before a handler sees it: PHP keeps them, so a trailing space or tab is part of the boundary,
+     * and a tab or control byte next to the type leaves $_POST empty.
+     */
+    @Test
+    void aContentTypeIsReadAsTheJdkLeavesIt() throws Exception {
+        String form = "application/x-www-form-urlencoded";
+        for (String type : List.of(form + "\t", form + "\u0001", "\t" + form, "\u0001" + form, form + "\t;charset=UTF-8")) {
+            pin(post(type, "a=1"), 200, "[data] => Array\n        (\n        )\n", 200, "[a] => 1\n");
+        }
+        String multipart = "--B\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--B--";
+        for (String type : List.of("multipart/form-data; boundary=B ", "multipart/form-data; boundary=B\t")) {
+            pin(post(type, multipart), 200, "[data] => Array\n        (\n        )\n", 200, "[a] => v\n");
+        }
+        pin(post(form + " ", "a=1"), 200, "[a] => 1\n", 200, "[a] => 1\n"); // a space after the type: PHP cuts there too
+    }
+
     /** Both answer 200 and their bodies differ: what a shrunk request must keep doing. */
     private boolean diverges(Request r) {
         try {
@@ -378,7 +470,7 @@ class FuzzTest {
         }
 
         private String eol() {
-            return chance(25) ? "\n" : "\r\n";
+            return chance(25) ? "\n" : chance(2) ? "\r\r\n" : "\r\n";
         }
 
         /** A multipart body as lines and values: PHP's corners of rfc1867.c, each now and then. */
@@ -390,7 +482,7 @@ class FuzzTest {
             for (int i = 0; i < parts; i++) {
                 out.add(delimiter + (chance(5) ? pick(" ", "x", "\t", "--", "\u0000x") : "") + eol());
                 if (!chance(5)) out.add(disposition() + eol());
-                if (chance(10)) out.add(pick("Content-Type: text/plain", "X: y", "no colon here", " folded", "Content-Type : x/y")
+                if (chance(10)) out.add(pick("Content-Type: text/plain", "X: y", "no colon here", " folded", "Content-Type : x/y", disposition())
                     + eol());
                 out.add(eol());
                 out.add(value(boundary));
@@ -404,7 +496,8 @@ class FuzzTest {
         private String value(String boundary) {
             if (chance(3)) return "v".repeat(5000 + r.nextInt(300)) + (chance(50) ? "\r" : "") + text(3);
             String v = text(6);
-            if (chance(5)) v += pick("\r\n--" + boundary + "x", "\n--" + boundary, "\r\n-", "\r", "\r\n--" + boundary.substring(0, 1));
+            if (chance(5)) v += pick("\r\n--" + boundary + "x", "\n--" + boundary, "\r\n-", "\r", "\r\n--" + boundary.substring(0, 1),
+                "\r\n--" + boundary + "--");
             return v;
         }
 
