@@ -375,17 +375,8 @@ final class Php {
                         + ". To increase the limit change max_multipart_body_parts in php.ini.");
                     break;
                 }
-                String name = null, filename = null;
-                int[] at = {skipSpace(cd, 0)};
-                while (at[0] < cd.length()) {
-                    String pair = word(cd, at, ';');
-                    at[0] = skipSpace(cd, at[0]);
-                    if (pair.indexOf('=') < 0) continue;
-                    int[] p = {0};
-                    String key = word(pair, p, '=');
-                    if (key.equalsIgnoreCase("name")) name = wordConf(pair.substring(p[0]));
-                    else if (key.equalsIgnoreCase("filename")) filename = wordConf(pair.substring(p[0]));
-                }
+                String[] disposition = disposition(cd);
+                String name = disposition[0], filename = disposition[1];
                 if (filename == null && name != null) {
                     String value = in.value();
                     if (++count <= MAX_INPUT_VARS) register(vars, name, value, warn);
@@ -407,6 +398,22 @@ final class Php {
                 in.file(maxFileSize);
             }
             return vars;
+        }
+
+        /** The name and filename parameters of a Content-Disposition (null when absent), the last of each winning. */
+        private static String[] disposition(String cd) {
+            String[] found = new String[2];
+            int[] at = {skipSpace(cd, 0)};
+            while (at[0] < cd.length()) {
+                String pair = word(cd, at, ';');
+                at[0] = skipSpace(cd, at[0]);
+                if (pair.indexOf('=') < 0) continue;
+                int[] p = {0};
+                String key = word(pair, p, '=');
+                if (key.equalsIgnoreCase("name")) found[0] = wordConf(pair.substring(p[0]));
+                else if (key.equalsIgnoreCase("filename")) found[1] = wordConf(pair.substring(p[0]));
+            }
+            return found;
         }
 
         /** A file's content read (and dropped) as PHP reads it: it stops early past upload_max_filesize or MAX_FILE_SIZE. */
