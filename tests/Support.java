@@ -143,10 +143,13 @@ final class Support {
         }
 
         @Override
-        public synchronized void done(res.Done end) {
-            done.add(end);
-            when.put(end, System.nanoTime());
-            notifyAll();
+        public void done(res.Done end) {
+            synchronized (this) {
+                done.add(end);
+                when.put(end, System.nanoTime());
+                notifyAll();
+            }
+            // Outside this recorder's lock: awaitSum holds ANY while it counts each recorder.
             synchronized (ANY) {
                 ANY.notifyAll();
             }
