@@ -618,7 +618,7 @@ public class res implements HttpHandler {
     /** What the call received, or null when its body is larger than post_max_size: then it is not read further. */
     private static Received read(HttpExchange call) throws BodyEndedEarly {
         byte[] body = readBody(call);
-        return body == null ? null : new Received(call.getRequestMethod(), call.getRequestURI().getRawQuery(),
+        return body == null ? null : new Received(call.getRequestMethod(), Php.queryString(call.getRequestURI()),
             call.getRequestHeaders().getFirst("Content-Type"), Map.copyOf(call.getRequestHeaders()), body, call.getLocalAddress(),
             call.getProtocol(), call instanceof com.sun.net.httpserver.HttpsExchange);
     }

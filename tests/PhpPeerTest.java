@@ -44,7 +44,7 @@ class PhpPeerTest {
     private static final Map<String, String> HELLO = Map.of("hello", "world!");
 
     /** Stops php -S and its workers (PHP_CLI_SERVER_WORKERS forks them; they outlive their parent otherwise). */
-    private static void stop(Process php) throws InterruptedException {
+    static void stop(Process php) throws InterruptedException {
         List<ProcessHandle> workers = php.descendants().toList();
         php.destroy();
         workers.forEach(ProcessHandle::destroy);
@@ -53,7 +53,7 @@ class PhpPeerTest {
     }
 
     /** php -S on 127.0.0.1:port with these variables and arguments, its log read into log; returned once it has started. */
-    private static Process phpS(int port, Map<String, String> env, Support.LogSink log, String... args) throws Exception {
+    static Process phpS(int port, Map<String, String> env, Support.LogSink log, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("php", "-S", "127.0.0.1:" + port));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).directory(Support.ROOT.toFile()).redirectErrorStream(true);

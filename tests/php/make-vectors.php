@@ -88,6 +88,42 @@ $requests = [
     ['multipart quoted boundary', 'POST', '', 'multipart/form-data; boundary="a b"',
         "--a b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\né\r\n--a b--\r\n"],
     ['DELETE with query', 'DELETE', 'id=7', '', ''],
+    // multipart as rfc1867.c reads it (issue 11): each corner found by a differential run against php -S
+    ['multipart: bare LF line ends', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\nContent-Disposition: form-data; name=a\n\nv1\n--B\nContent-Disposition: form-data; name=b\n\nv2\n--B--\n"],
+    ['multipart: a value ending in LF before the boundary', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition: form-data; name=a\r\n\r\nv\n\r\n--B\r\nContent-Disposition: form-data; name=z\r\n\r\nz\n--B--"],
+    ['multipart: no closing boundary', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition: form-data; name=a\r\n\r\nv1\r\n--B\r\nContent-Disposition: form-data; name=b\r\n\r\nv2"],
+    ['multipart: parts after the closing boundary', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--B--\r\n--B\r\nContent-Disposition: form-data; name=z\r\n\r\nz\r\n--B--"],
+    ['multipart: name quoting (;, \\", single quotes, unquoted, junk after)', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition: form-data; name=\"a;b\"\r\n\r\n1\r\n--B\r\nContent-Disposition: form-data; name=\"c\\\"d\\\\e\"\r\n\r\n2\r\n"
+        . "--B\r\nContent-Disposition: form-data; name='f'\r\n\r\n3\r\n--B\r\nContent-Disposition: form-data; name=g h\r\n\r\n4\r\n"
+        . "--B\r\nContent-Disposition: form-data; name=\"i\"junk\r\n\r\n5\r\n--B\r\nContent-Disposition: form-data;name=j\\\\k\r\n\r\n6\r\n--B--"],
+    ['multipart: NAME=" is an empty name', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition: form-data; NAME=\"\r\n\r\nv\r\n--B\r\nContent-Disposition: form-data; name=z\r\n\r\nz\r\n--B--"],
+    ['multipart: name ="a" is no name, and a part without name or filename ends the body', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition: form-data; name=y\r\n\r\ny\r\n--B\r\nContent-Disposition: form-data; name =\"a\"\r\n\r\nv\r\n"
+        . "--B\r\nContent-Disposition: form-data; name=z\r\n\r\nz\r\n--B--"],
+    ['multipart: a space before a header\'s colon drops the header', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition : form-data; name=a\r\n\r\nv\r\n--B\r\nContent-Disposition: form-data; name=z\r\n\r\nz\r\n--B--"],
+    ['multipart: folded headers and lines without a colon continue the header before', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition: form-data;\r\n name=a\r\n\r\nv\r\n--B\r\nContent-Disposition: form-data; name=\"b\r\nc\"\r\n\r\nw\r\n--B--"],
+    ['multipart: a boundary line with trailing bytes is not one', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B \r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--B\r\nContent-Disposition: form-data; name=z\r\n\r\nz\r\n--B--"],
+    ['multipart: --Bx inside a value ends it', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--Bx\r\nw\r\n--B\r\nContent-Disposition: form-data; name=z\r\n\r\nz\r\n--B--"],
+    ['multipart: a part without headers', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\n\r\nv\r\n--B\r\nContent-Disposition: form-data; name=z\r\n\r\nz\r\n--B--"],
+    ['multipart: files with filename="" are not read, the next part is looked for line by line', 'POST', '', 'multipart/form-data; boundary=B',
+        "--B\r\nContent-Disposition: form-data; name=f; filename=\"\"\r\n\r\n--B\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--B--"],
+    ['multipart: a NUL in the Content-Type ends it', 'POST', '', "multipart/form-data; boundary=B\0x",
+        "--B\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--B--"],
+    ['multipart: a boundary of 5,117 bytes is too large', 'POST', '', 'multipart/form-data; boundary=' . str_repeat('b', 5117),
+        '--' . str_repeat('b', 5117) . "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--" . str_repeat('b', 5117) . '--'],
+    ['multipart: a boundary of 5,116 bytes and a value longer than PHP\'s buffer', 'POST', '', 'multipart/form-data; boundary=' . str_repeat('b', 5116),
+        '--' . str_repeat('b', 5116) . "\r\nContent-Disposition: form-data; name=a\r\n\r\n" . str_repeat('v', 12000) . "\r\n--" . str_repeat('b', 5116) . '--'],
 ];
 
 function latin1(string $bytes): string { return iconv('ISO-8859-1', 'UTF-8', $bytes); }
