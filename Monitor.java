@@ -16,10 +16,7 @@ import java.util.function.Predicate;
  * finished. Fed by the endpoint's events; finished calls are kept for a bounded time and count.
  */
 final class Monitor implements res.Listener {
-    /** How much of an answer a monitor keeps: what a caller following it needs to see, not a copy of large answers. */
-    static final int ANSWER_KEPT = 4096;
-
-    /** One call as the monitor knows it: its end without its call, the answer cut to ANSWER_KEPT. */
+    /** One call as the monitor knows it: its end without its call, the answer cut to Store.ANSWER_KEPT. */
     private static final class State {
         final String id;
         final Instant accepted = Instant.now();
@@ -33,14 +30,10 @@ final class Monitor implements res.Listener {
             this.id = id;
         }
 
-        Report report() {
-            return new Report(id, accepted, started, finished, status, exit, answer, answerBytes, note, failed);
+        Store.Report report() {
+            return new Store.Report(id, accepted, started, finished, status, exit, answer, answerBytes, note, failed);
         }
     }
-
-    /** A call as its monitor shows it: started and finished are null until then; the rest once finished. */
-    record Report(String id, Instant accepted, Instant started, Instant finished, int status, int exit, String answer,
-                  long answerBytes, String note, boolean failed) {}
 
     private final Duration keep;
     private final int most;
@@ -79,10 +72,10 @@ final class Monitor implements res.Listener {
         s.finished = Instant.now();
         s.status = done.workStatus();
         s.exit = done.exit();
-        s.answer = done.answer() == null ? null : done.answer().substring(0, Math.min(done.answer().length(), ANSWER_KEPT));
+        s.answer = done.answer() == null ? null : done.answer().substring(0, Math.min(done.answer().length(), Store.ANSWER_KEPT));
         s.answerBytes = done.answerBytes();
         s.note = done.note();
-        s.failed = failed(done);
+        s.failed = done.failed();
         finished.addLast(s);
         forgetOld();
     }
@@ -103,7 +96,7 @@ final class Monitor implements res.Listener {
                 res.send(exchange, 401, res.UNAUTHORIZED + "\n", res.hasBody(exchange));
                 return;
             }
-            Report report;
+            Store.Report report;
             try {
                 report = !id.matches("[0-9a-f]{32}") ? null : store != null ? store.report(id) : inMemory(id);
             } catch (java.sql.SQLException e) {
@@ -122,13 +115,13 @@ final class Monitor implements res.Listener {
         }
     }
 
-    private synchronized Report inMemory(String id) {
+    private synchronized Store.Report inMemory(String id) {
         forgetOld();
         State s = calls.get(id);
         return s == null ? null : s.report();
     }
 
-    private static String json(Report s) {
+    private static String json(Store.Report s) {
         String state = s.finished() != null ? (s.failed() ? "failed" : "done") : s.started() != null ? "working" : "queued";
         StringBuilder out = new StringBuilder("{\"id\":\"").append(s.id()).append("\",\"state\":\"").append(state)
             .append("\",\"accepted\":\"").append(s.accepted()).append('"')
@@ -141,10 +134,5 @@ final class Monitor implements res.Listener {
             if (s.note() != null) out.append(",\"note\":").append(EventLog.json(s.note()));
         }
         return out.append("}\n").toString();
-    }
-
-    /** Failed: not worked on (stopped, failed), a command that did not exit 0, or a work that answered 5xx. */
-    static boolean failed(res.Done d) {
-        return d.note() != null || d.exit() > 0 || d.workStatus() >= 500;
     }
 }

@@ -40,6 +40,13 @@ import java.util.function.Consumer;
  */
 final class Store implements AutoCloseable {
     static final int QUEUED = 0, WORKING = 1, FINISHED = 2;
+    /** How much of an answer a monitor keeps: what a caller following it needs to see, not a copy of large answers. */
+    static final int ANSWER_KEPT = 4096;
+
+    /** A call as its monitor shows it (GET /calls/ID): started and finished are null until then; the rest once finished. */
+    record Report(String id, java.time.Instant accepted, java.time.Instant started, java.time.Instant finished, int status, int exit,
+                  String answer, long answerBytes, String note, boolean failed) {}
+
     /** How often an idle store looks for calls (queued by another endpoint, or whose lease ran out). */
     static final Duration POLL = Duration.ofMillis(200);
 
@@ -217,18 +224,18 @@ final class Store implements AutoCloseable {
     }
 
     /** The call as its monitor shows it, or null when the store has no such call. */
-    Monitor.Report report(String id) throws SQLException {
+    Report report(String id) throws SQLException {
         synchronized (lock) {
             if (reader == null) throw new SQLException("the store is not connected");
             try (PreparedStatement q = reader.prepareStatement("SELECT state, accepted_ms, started_ms, finished_ms, work_status,"
                 + " exit_code, answer, answer_bytes, note, failed FROM " + table + " WHERE id = ?")) {
                 q.setString(1, id);
                 try (ResultSet r = q.executeQuery()) {
-                    Monitor.Report report = null;
+                    Report report = null;
                     if (r.next()) {
                         byte[] answer = r.getBytes(7);
                         boolean finished = r.getInt(1) == FINISHED;
-                        report = new Monitor.Report(id, instant(r, 2), r.getInt(1) == QUEUED ? null : instant(r, 3),
+                        report = new Report(id, instant(r, 2), r.getInt(1) == QUEUED ? null : instant(r, 3),
                             finished ? instant(r, 4) : null, r.getInt(5), r.getObject(6) == null ? -1 : r.getInt(6),
                             answer == null ? null : new String(answer, StandardCharsets.ISO_8859_1), r.getLong(8), r.getString(9),
                             r.getInt(10) != 0);
@@ -411,11 +418,11 @@ final class Store implements AutoCloseable {
             u.setInt(2, d.status());
             u.setInt(3, d.workStatus());
             if (d.exit() < 0) u.setNull(4, java.sql.Types.INTEGER); else u.setInt(4, d.exit());
-            String answer = d.answer() == null ? null : d.answer().substring(0, Math.min(d.answer().length(), Monitor.ANSWER_KEPT));
+            String answer = d.answer() == null ? null : d.answer().substring(0, Math.min(d.answer().length(), ANSWER_KEPT));
             u.setBytes(5, answer == null ? null : answer.getBytes(StandardCharsets.ISO_8859_1));
             u.setLong(6, d.answerBytes());
             u.setString(7, d.note());
-            u.setInt(8, Monitor.failed(d) ? 1 : 0);
+            u.setInt(8, d.failed() ? 1 : 0);
             u.setString(9, d.call().id());
             if (u.executeUpdate() > 0) backlog--;
         } else if (op instanceof Release r) {

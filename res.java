@@ -1,6 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES Php.java Idempotency.java Store.java Monitor.java EventLog.java
+//SOURCES Php.java Idempotency.java Store.java
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
@@ -98,6 +98,11 @@ public class res implements HttpHandler {
     public record Done(Call call, int status, int workStatus, int exit, String answer, long answerBytes, String note) {
         static Done refused(Call call, int status, String note) {
             return new Done(call, status, 0, -1, null, 0, note);
+        }
+
+        /** Failed: not worked on (stopped, failed), a command that did not exit 0, or a work that answered 5xx. */
+        boolean failed() {
+            return note != null || exit > 0 || workStatus >= 500;
         }
     }
 
