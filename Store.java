@@ -63,6 +63,11 @@ final class Store implements AutoCloseable {
     private final Duration lease, keep;
     private final int capacity;
     private final AtomicInteger holding = new AtomicInteger();
+    /** The bodies of the calls this endpoint holds, and how much of them it may hold (a quarter of the heap). */
+    private final java.util.concurrent.atomic.AtomicLong holdingBytes = new java.util.concurrent.atomic.AtomicLong();
+    private final long budget = Runtime.getRuntime().maxMemory() / 4;
+    /** Ends of calls whose transaction failed: written again one per transaction, so that none blocks the others. */
+    private final List<Op> retry = new ArrayList<>();
     private final LinkedBlockingQueue<Op> ops = new LinkedBlockingQueue<>();
     private final Consumer<String> log;
     private volatile Consumer<Claimed> worker;
@@ -83,7 +88,11 @@ final class Store implements AutoCloseable {
         String jdbc = url.startsWith("jdbc:") ? url : "jdbc:sqlite:" + url;
         boolean postgres = jdbc.startsWith("jdbc:postgresql:");
         if (!postgres && !jdbc.startsWith("jdbc:sqlite:")) {
-            throw new IllegalArgumentException("--store takes jdbc:sqlite:FILE, a file name, or jdbc:postgresql://HOST/DB, not " + url);
+            throw new IllegalArgumentException("--store takes jdbc:sqlite:FILE, a file name, or jdbc:postgresql://HOST/DB, not " + shown(url));
+        }
+        String file = postgres ? null : jdbc.substring("jdbc:sqlite:".length());
+        if (file != null && (file.isBlank() || file.contains(":memory:") || file.contains("mode=memory"))) {
+            throw new IllegalArgumentException("--store needs a file that outlives the process (jdbc:sqlite:FILE), not " + shown(url));
         }
         Store store = new Store(jdbc, postgres, lease, keep, capacity, log);
         try {
@@ -98,11 +107,16 @@ final class Store implements AutoCloseable {
                     + " names in //DEPS, or put the driver's jar on the class path (java -cp DRIVER.jar serve.java ...)");
             }
             if (e.getMessage() != null && e.getMessage().contains("SQLITE_BUSY")) {
-                throw new IllegalArgumentException("the store " + url + " is in use by another serve (a SQLite file serves one"
+                throw new IllegalArgumentException("the store " + shown(url) + " is in use by another serve (a SQLite file serves one"
                     + " endpoint; several endpoints share a PostgreSQL store)");
             }
-            throw new IllegalArgumentException("cannot open the store " + url + ": " + e.getMessage());
+            throw new IllegalArgumentException("cannot open the store " + shown(url) + ": " + e.getMessage());
         }
+    }
+
+    /** A store URL as logs and errors show it: its password hidden. */
+    static String shown(String url) {
+        return url.replaceAll("(?i)(password=)[^&]*", "$1***");
     }
 
     private Store(String jdbc, boolean postgres, Duration lease, Duration keep, int capacity, Consumer<String> log) {
@@ -119,7 +133,14 @@ final class Store implements AutoCloseable {
      * write) and every commit is on disk (FULL). autoCommit false: the store's thread commits.
      */
     private Connection connect() throws SQLException {
-        Connection c = DriverManager.getConnection(jdbc);
+        java.util.Properties timeouts = new java.util.Properties();
+        if (postgres) {
+            // A database that stops answering is a failure (503 to new calls), not a hang; the URL may say otherwise.
+            timeouts.setProperty("connectTimeout", "10");
+            timeouts.setProperty("loginTimeout", "10");
+            timeouts.setProperty("socketTimeout", "30");
+        }
+        Connection c = DriverManager.getConnection(jdbc, timeouts);
         if (!postgres) {
             try (Statement s = c.createStatement()) {
                 s.execute("PRAGMA locking_mode=EXCLUSIVE");
@@ -131,13 +152,11 @@ final class Store implements AutoCloseable {
         return c;
     }
 
-    /** Connects again after a failure that broke a connection (the database restarted), so that the store goes on when it is back. */
+    /**
+     * Connects again after a failure, so that the store goes on when the database is back: a connection
+     * a failure left in a bad state (a restarted server, SQLite after SQLITE_FULL) is not used again.
+     */
     private void reconnect() {
-        try {
-            if (writer != null && writer.isValid(2)) return;
-        } catch (SQLException e) {
-            // not valid
-        }
         close(writer);
         if (reader != writer) close(reader);
         statements.clear();
@@ -217,9 +236,10 @@ final class Store implements AutoCloseable {
         ops.add(new Release(id));
     }
 
-    /** A taken call is no longer held in memory (finished or released). */
-    void let(String id) {
+    /** A taken call (whose body had this length) is no longer held in memory: finished or released. */
+    void let(long bytes) {
         holding.decrementAndGet();
+        holdingBytes.addAndGet(-bytes);
         ops.add(new Wake());
     }
 
@@ -260,7 +280,11 @@ final class Store implements AutoCloseable {
         try {
             close.done.get(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
-            log.accept("The store did not close in time: " + e);
+            // A database that does not answer holds the store's thread: its connections are cut from here.
+            log.accept("The store did not close in " + wait.toSeconds() + " s (" + e + "): its connections are cut");
+            abort(writer);
+            abort(reader);
+            return -1;
         }
         synchronized (lock) {
             close(writer);
@@ -272,6 +296,14 @@ final class Store implements AutoCloseable {
     @Override
     public void close() {
         close(Duration.ofSeconds(5));
+    }
+
+    private static void abort(Connection c) {
+        try {
+            if (c != null) c.abort(Runnable::run);
+        } catch (SQLException | RuntimeException | AbstractMethodError e) {
+            close(c);
+        }
     }
 
     private static void close(Connection c) {
@@ -346,6 +378,7 @@ final class Store implements AutoCloseable {
             boolean poll = now >= nextPoll, renew = now >= nextRenew, count = now >= nextCount;
             // The oldest waiting calls first (those of other endpoints too, on a poll), then the new ones as they are stored.
             boolean take = free > 0 && (poll || (mayWait && (wake || !batch.isEmpty())));
+            if (!retry.isEmpty() && count) retry(); // once a second
             if (batch.isEmpty() && !take && !renew && !count) {
                 if (poll) nextPoll = now + POLL.toMillis(); // nothing to take it for: no free worker
                 continue;
@@ -355,19 +388,26 @@ final class Store implements AutoCloseable {
             try {
                 synchronized (lock) {
                     if (writer == null) throw new SQLException("the store is not connected");
+                    if (renew) renew(now); // before taking: an endpoint's own calls are never taken over from it
                     if (take) {
                         taken = take(free, now, poll);
                         waiting = taken.size() == free; // fewer than asked for: none left waiting
                     }
                     int room = free - taken.size();
+                    long bytes = holdingBytes.get() + bytes(taken);
                     for (Op op : batch) {
                         if (op instanceof Insert i && !i.working) {
-                            i.taken = room > 0;
-                            if (i.taken) room--; else waiting = true;
+                            long body = i.received.body().length;
+                            i.taken = room > 0 && (bytes == 0 || bytes + body <= budget);
+                            if (i.taken) {
+                                room--;
+                                bytes += body;
+                            } else {
+                                waiting = true;
+                            }
                         }
                         apply(op, now);
                     }
-                    if (renew) renew(now);
                     if (count) {
                         backlog = count("state < " + FINISHED);
                         delete(now);
@@ -377,7 +417,7 @@ final class Store implements AutoCloseable {
                 }
                 failures = 0;
                 mayWait = waiting;
-            } catch (SQLException | RuntimeException e) {
+            } catch (Exception | Error e) { // an Error too (OutOfMemoryError): the store's thread must go on
                 synchronized (lock) {
                     rollback();
                     reconnect();
@@ -400,6 +440,7 @@ final class Store implements AutoCloseable {
             }
             batch.clear();
             holding.addAndGet(taken.size());
+            holdingBytes.addAndGet(bytes(taken));
             for (Claimed c : taken) worker.accept(c);
         }
         if (closing != null) closing.done.complete(null);
@@ -421,7 +462,7 @@ final class Store implements AutoCloseable {
             String answer = d.answer() == null ? null : d.answer().substring(0, Math.min(d.answer().length(), ANSWER_KEPT));
             u.setBytes(5, answer == null ? null : answer.getBytes(StandardCharsets.ISO_8859_1));
             u.setLong(6, d.answerBytes());
-            u.setString(7, d.note());
+            u.setString(7, d.note() == null ? null : d.note().replace('\0', '\uFFFD')); // PostgreSQL's text has no NUL
             u.setInt(8, d.failed() ? 1 : 0);
             u.setString(9, d.call().id());
             if (u.executeUpdate() > 0) backlog--;
@@ -459,29 +500,60 @@ final class Store implements AutoCloseable {
         }
     }
 
-    /** Takes up to free calls: first those whose lease ran out (when polling, on PostgreSQL), then the queued, oldest first. */
+    /**
+     * Takes up to free calls, oldest first, while their bodies fit in what this endpoint may hold: first
+     * (when polling, on PostgreSQL) those of other endpoints whose lease ran out, then the queued.
+     * (On SQLite, the calls of an endpoint that died were queued again when this one started.)
+     */
     private List<Claimed> take(int free, long now, boolean poll) throws SQLException {
         List<Claimed> taken = new ArrayList<>();
-        // On SQLite the calls of an endpoint that died were queued again when this one started: only PostgreSQL has leases to take over.
-        if (poll && postgres) take("state = " + WORKING + " AND lease_until < ?", now, free, taken);
-        if (taken.size() < free) take("state = " + QUEUED, null, free - taken.size(), taken);
+        if (poll && postgres) {
+            PreparedStatement q = sql("SELECT seq, octet_length(body) FROM " + table + " WHERE state = " + WORKING
+                + " AND lease_until < ? AND owner <> ? ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED");
+            q.setLong(1, now);
+            q.setString(2, owner);
+            q.setInt(3, free);
+            take(q, taken);
+        }
+        if (taken.size() < free) {
+            PreparedStatement q = sql("SELECT seq, " + (postgres ? "octet_length" : "length") + "(body) FROM " + table
+                + " WHERE state = " + QUEUED + " ORDER BY seq LIMIT ?" + (postgres ? " FOR UPDATE SKIP LOCKED" : ""));
+            q.setInt(1, free - taken.size());
+            take(q, taken);
+        }
         return taken;
     }
 
-    /** Takes up to n calls that match which (with one parameter, value, or none when it is null). */
-    private void take(String which, Long value, int n, List<Claimed> into) throws SQLException {
-        PreparedStatement u = sql("UPDATE " + table + " SET state = " + WORKING + ", owner = ?, lease_until = ?,"
-            + " started_ms = ? WHERE seq IN (SELECT seq FROM " + table + " WHERE " + which + " ORDER BY seq LIMIT ?"
-            + (postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING id, request, body");
-        long now = System.currentTimeMillis();
-        u.setString(1, owner);
-        u.setLong(2, now + lease.toMillis());
-        u.setLong(3, now);
-        if (value != null) u.setLong(4, value);
-        u.setInt(value == null ? 4 : 5, n);
-        try (ResultSet r = u.executeQuery()) {
-            while (r.next()) into.add(decode(r.getString(1), r.getBytes(2), r.getBytes(3)));
+    /** Takes the calls the query names (seq, body length) while they fit in memory. */
+    private void take(PreparedStatement candidates, List<Claimed> into) throws SQLException {
+        List<Long> chosen = new ArrayList<>();
+        long bytes = holdingBytes.get() + bytes(into);
+        try (ResultSet r = candidates.executeQuery()) {
+            while (r.next()) {
+                long body = r.getLong(2);
+                if (bytes > 0 && bytes + body > budget) break; // the rest wait for memory (one at least is taken)
+                bytes += body;
+                chosen.add(r.getLong(1));
+            }
         }
+        PreparedStatement u = sql("UPDATE " + table + " SET state = " + WORKING + ", owner = ?, lease_until = ?, started_ms = ?"
+            + " WHERE seq = ? RETURNING id, request, body");
+        long now = System.currentTimeMillis();
+        for (long seq : chosen) {
+            u.setString(1, owner);
+            u.setLong(2, now + lease.toMillis());
+            u.setLong(3, now);
+            u.setLong(4, seq);
+            try (ResultSet r = u.executeQuery()) {
+                while (r.next()) into.add(decode(r.getString(1), r.getBytes(2), r.getBytes(3)));
+            }
+        }
+    }
+
+    private static long bytes(List<Claimed> calls) {
+        long bytes = 0;
+        for (Claimed c : calls) bytes += c.received().body().length;
+        return bytes;
     }
 
     private void renew(long now) throws SQLException {
@@ -529,19 +601,42 @@ final class Store implements AutoCloseable {
 
     /**
      * A transaction that failed: its new calls are refused (their callers are told 503, and may
-     * retry); ends of calls are tried again, a little later each time, as they must not be lost.
+     * retry); ends of calls are written again once a second, each in a transaction of its own, so that
+     * one that cannot be written never blocks the new calls.
      */
-    private void failed(List<Op> batch, Exception e, int failures) {
-        log.accept("The store failed (" + plural(failures, "time") + " in a row): " + e.getMessage());
+    private void failed(List<Op> batch, Throwable e, int failures) {
+        log.accept("The store failed (" + plural(failures, "time") + " in a row): " + e);
         for (Op op : batch) {
             if (op instanceof Insert i) i.done.completeExceptionally(e);
             else if (op instanceof Close c) c.done.completeExceptionally(e);
-            else if (!(op instanceof Wake)) ops.add(op);
+            else if (!(op instanceof Wake)) retry.add(op);
         }
         try {
             Thread.sleep(Math.min(5000, 50L << Math.min(failures, 7)));
         } catch (InterruptedException stop) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The ends (and releases) whose transaction failed, each written again in a transaction of its own; those that fail stay. */
+    private void retry() {
+        for (java.util.Iterator<Op> each = retry.iterator(); each.hasNext(); ) {
+            Op op = each.next();
+            try {
+                synchronized (lock) {
+                    apply(op, System.currentTimeMillis());
+                    writer.commit();
+                }
+                each.remove();
+                if (op instanceof Finish f) f.done.complete(null);
+            } catch (Exception | Error e) {
+                synchronized (lock) {
+                    rollback();
+                    reconnect();
+                }
+                log.accept("The store could not write the end of a call again: " + e);
+                return;
+            }
         }
     }
 

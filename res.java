@@ -139,6 +139,10 @@ public class res implements HttpHandler {
     private final long heldLimit = Runtime.getRuntime().maxMemory() / 4;
     private int working;
     private long held;
+    /** With a store: calls admitted and not yet committed (counted with the store's backlog against --queue). */
+    private int storing;
+    /** Set by a stop once its grace is over: a taken call whose work ends now goes back to the store. */
+    private volatile boolean abandoning;
 
     /**
      * @param background runs the work of a call answered 202, once its exchange is let go
@@ -241,12 +245,18 @@ public class res implements HttpHandler {
         byte[] fingerprint = call.key() == null ? null : fingerprint(call, received.body());
         Idempotency.Seen first;
         try {
-            first = store.accept(call, received, fingerprint, !async).get();
-        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            first = store.accept(call, received, fingerprint, !async).get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             if (e instanceof InterruptedException) Thread.currentThread().interrupt();
             exchange.getResponseHeaders().set("Retry-After", "1");
             Throwable why = e.getCause() == null ? e : e.getCause();
-            return refuse(exchange, call, new Refusal(503, "Service Unavailable: the call could not be stored (" + why.getMessage() + "); try again later"));
+            String what = e instanceof java.util.concurrent.TimeoutException ? "the store did not answer within " + STORE_WAIT.toSeconds() + " s"
+                : e instanceof InterruptedException ? "the server is stopping" : why.getMessage();
+            return refuse(exchange, call, new Refusal(503, "Service Unavailable: the call could not be stored (" + what + "); try again later"));
+        } finally {
+            synchronized (this) {
+                storing--;
+            }
         }
         if (first != null) return refuse(exchange, call, repeat(exchange, call, first, fingerprint));
         if (async) {
@@ -259,6 +269,14 @@ public class res implements HttpHandler {
         return done;
     }
 
+    /** How long a call waits for its commit before its caller is told 503 (the store's database does not answer). */
+    static final Duration STORE_WAIT = Duration.ofSeconds(30);
+
+    /** A stop's grace is over: the calls taken from the store whose work ends from now on go back to it (their commands are being ended). */
+    public void abandon() {
+        abandoning = true;
+    }
+
     /** Hands the calls this endpoint takes from its store to its workers (once every listener is in place). */
     public void startWorking() {
         if (store == null) return;
@@ -267,7 +285,7 @@ public class res implements HttpHandler {
                 background.execute(() -> workTaken(taken));
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
                 store.release(taken.call().id());
-                store.let(taken.call().id());
+                store.let(taken.received().body().length);
             }
         });
     }
@@ -285,7 +303,7 @@ public class res implements HttpHandler {
         }
         try {
             Done done = workOrFail(call, taken.received(), null);
-            if (Thread.currentThread().isInterrupted()) {
+            if (Thread.currentThread().isInterrupted() || abandoning) {
                 store.release(call.id());
                 return;
             }
@@ -299,7 +317,7 @@ public class res implements HttpHandler {
             }
             tell(l -> l.done(done));
         } finally {
-            store.let(call.id());
+            store.let(bytes);
             release(bytes);
         }
     }
@@ -512,10 +530,11 @@ public class res implements HttpHandler {
      * of a quarter of the heap held by them. A call past either is told to come back later (503).
      */
     private synchronized boolean admit(long bytes) {
-        long waiting = store == null ? working : store.backlog();
+        long waiting = store == null ? working : store.backlog() + storing;
         if (waiting >= settings.queue() || (working > 0 && held + bytes > heldLimit)) return false;
         working++;
         held += bytes;
+        if (store != null) storing++;
         return true;
     }
 

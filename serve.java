@@ -372,6 +372,8 @@ public class serve {
                 Thread.currentThread().interrupt();
                 abandoned = working();
             }
+            // With a store, the calls whose work is cut from here go back to it, not to their ends.
+            if (store != null) endpoint.abandon();
             if (command != null) command.stop(); // and their children: nothing of ours outlives the server
             calls.shutdownNow();
             try {
@@ -379,16 +381,15 @@ public class serve {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            if (store != null) {
-                // Interrupted works were given back to the store: nothing accepted is abandoned, it waits there.
-                long left = store.close(Duration.ofSeconds(10));
-                if (left > 0) log.line(null, plural(left, "call") + " left in the store for the next start");
-                abandoned = 0;
-            }
+            // With a store nothing accepted is abandoned: what is not finished waits there for the next start.
+            long left = store == null ? 0 : store.close(Duration.ofSeconds(10));
+            if (store != null) abandoned = 0;
             log.remove(rejections);
             String took = String.format(Locale.ROOT, "%.1f s", (System.nanoTime() - start) / 1e9);
-            log.line(null, abandoned == 0 ? "Stopped after " + took + (working == 0 ? "" : ": every call finished")
-                : "Stopped after " + took + ": " + plural(abandoned, "call") + " abandoned");
+            log.line(null, abandoned > 0 ? "Stopped after " + took + ": " + plural(abandoned, "call") + " abandoned"
+                : left > 0 ? "Stopped after " + took + ": " + plural(left, "call") + " left in the store for the next start"
+                : left < 0 ? "Stopped after " + took + ": the store did not answer; what it holds is worked on the next start"
+                : "Stopped after " + took + (working == 0 ? "" : ": every call finished"));
             return abandoned;
         }
 
@@ -630,7 +631,10 @@ public class serve {
                     case "--work-timeout" -> o.workTimeout = positive(seconds(value(args, ++i, option), option), option, args[i]);
                     case "--keep" -> o.keep = positive(seconds(value(args, ++i, option), option), option, args[i]);
                     case "--store" -> o.store = value(args, ++i, option);
-                    case "--lease" -> o.lease = positive(seconds(value(args, ++i, option), option), option, args[i]);
+                    case "--lease" -> {
+                        o.lease = seconds(value(args, ++i, option), option);
+                        if (o.lease.compareTo(Duration.ofSeconds(1)) < 0) throw new IllegalArgumentException("invalid value given for --lease: " + args[i] + " (at least 1)");
+                    }
                     case "--tls-cert" -> o.tlsCert = value(args, ++i, option);
                     case "--tls-key" -> o.tlsKey = value(args, ++i, option);
                     default -> {

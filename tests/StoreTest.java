@@ -139,6 +139,70 @@ class StoreTest {
         }
     }
 
+    @Test
+    void aStopCuttingCommandsGivesTheirCallsBackToTheStoreAndTheNextStartWorksThem(@TempDir Path dir) throws Exception {
+        String store = dir.resolve("calls.db").toString();
+        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--run", "sleep 30",
+                "--workers", "2", "--grace", "1")) {
+            fire(first.url("/res.php"), 5, "r");
+            first.signal("TERM");
+            assertEquals(0, first.awaitExit(Duration.ofSeconds(30)));
+            first.log.await("Stopped after .*: 5 calls left in the store for the next start$", Duration.ofSeconds(1));
+            assertEquals(0, first.calls.done().size(), "the two commands cut are not ends");
+        }
+        try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--run",
+                "printf 'Content-Type: text/plain\\n\\n%s\\n' \"$QUERY_STRING\"")) {
+            List<res.Done> done = again.calls.await(d -> d.note() == null && d.exit() == 0, 5, Duration.ofSeconds(30));
+            Set<String> ids = new HashSet<>();
+            for (res.Done d : done) ids.add(d.answer().strip());
+            assertEquals(Set.of("id=r0", "id=r1", "id=r2", "id=r3", "id=r4"), ids);
+        }
+    }
+
+    @Test
+    void aBacklogOfLargeBodiesIsTakenAFewAtATimeWithinTheHeap(@TempDir Path dir) throws Exception {
+        String store = dir.resolve("calls.db").toString();
+        int n = 24;
+        byte[] body = new byte[8 * 1024 * 1024 - 1]; // 192 MiB in all, against serve's 320 MiB heap
+        java.util.Arrays.fill(body, (byte) 'x');
+        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--workers", "1", "--sleep", "3600");
+             HttpClient client = HttpClient.newHttpClient()) {
+            for (int i = 0; i < n; i++) {
+                HttpRequest r = HttpRequest.newBuilder(first.url("/res.php?id=b" + i)).header("Prefer", "respond-async")
+                    .header("Content-Type", "application/octet-stream").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+                assertEquals(202, client.send(r, HttpResponse.BodyHandlers.ofString()).statusCode());
+            }
+            first.signal("KILL");
+            first.awaitExit(Duration.ofSeconds(20));
+        }
+        // No bound on workers: the store hands them only what fits in a quarter of the heap at a time.
+        try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0.2")) {
+            again.calls.await(d -> d.note() == null, n, Duration.ofSeconds(120));
+            assertEquals(202, get(again.url("/res.php?after=1"), "Prefer", "respond-async").statusCode(), "it still serves");
+            assertTrue(again.log.entries().stream().noneMatch(e -> e.text().contains("OutOfMemoryError")), "no OutOfMemoryError");
+        }
+    }
+
+    @Test
+    void withAStoreQueueBoundsTheCallsWaitingAndTheRestAreToldToComeBack(@TempDir Path dir) throws Exception {
+        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--store", dir.resolve("calls.db").toString(),
+                "--workers", "1", "--sleep", "60", "--queue", "50");
+             HttpClient client = HttpClient.newHttpClient(); ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+            for (int i = 0; i < 120; i++) {
+                HttpRequest r = HttpRequest.newBuilder(server.url("/res.php?id=q" + i)).header("Prefer", "respond-async").build();
+                answers.add(callers.submit(() -> client.send(r, HttpResponse.BodyHandlers.ofString())));
+            }
+            int accepted = 0;
+            for (Future<HttpResponse<String>> a : answers) {
+                HttpResponse<String> answer = a.get(60, TimeUnit.SECONDS);
+                if (answer.statusCode() == 202) accepted++;
+                else assertEquals("1", answer.headers().firstValue("Retry-After").orElse(null), answer.statusCode() + " " + answer.body());
+            }
+            assertTrue(accepted <= 50 && accepted >= 40, accepted + " accepted");
+        }
+    }
+
     static boolean postgres() {
         return Support.Postgres.installed();
     }
@@ -173,6 +237,20 @@ class StoreTest {
     }
 
     @Test
+    @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Support.Postgres.NONE)
+    void aFailureNoteWithANulByteIsStoredAndBlocksNothing() throws Exception {
+        try (Support.Postgres postgres = new Support.Postgres();
+             Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--store", postgres.url(), "--run",
+                 "printf 'oops\\000zz' >&2; exit 3")) {
+            for (int i = 0; i < 3; i++) {
+                assertEquals(202, get(server.url("/res.php?id=" + i), "Prefer", "respond-async").statusCode());
+                server.calls.await(d -> d.exit() == 3, i + 1, Duration.ofSeconds(20));
+            }
+            assertTrue(server.log.entries().stream().noneMatch(e -> e.text().contains("The store failed")), "the store never failed");
+        }
+    }
+
+    @Test
     void aStoreThatCannotBeUsedIsAClearErrorAtStart(@TempDir Path dir) throws Exception {
         Path store = dir.resolve("calls.db");
         // Without the driver on the class path (plain java): what to do instead.
@@ -192,7 +270,16 @@ class StoreTest {
         Support.Run bad = Support.serveCommand("127.0.0.1:0", "--store", "jdbc:mysql://x/y");
         assertEquals(1, bad.status());
         assertTrue(bad.err().startsWith("Error: --store takes jdbc:sqlite:FILE, a file name, or jdbc:postgresql://"), bad.err());
-        assertNotEquals(0, Support.serveCommand("127.0.0.1:0", "--store", store.toString(), "--lease", "0").status());
+        assertNotEquals(0, Support.serveCommand("127.0.0.1:0", "--store", store.toString(), "--lease", "0.5").status());
+        for (String memory : List.of("jdbc:sqlite::memory:", "jdbc:sqlite:", "")) {
+            Support.Run inMemory = Support.serveCommand("127.0.0.1:0", "--store", memory);
+            assertEquals(1, inMemory.status(), memory);
+            assertTrue(inMemory.err().startsWith("Error: --store needs a file that outlives the process"), inMemory.err());
+        }
+        Support.Run password = Support.serveCommand("127.0.0.1:0", "--store", "jdbc:postgresql://127.0.0.1:" + Support.closedPort()
+            + "/x?user=u&password=S3cret");
+        assertEquals(1, password.status());
+        assertTrue(password.err().contains("password=***") && !password.err().contains("S3cret"), password.err());
         assertTrue(Files.exists(store));
     }
 }

@@ -86,6 +86,10 @@ final class Support {
         }
 
         /** One line of a log read from a process: an indented one continues the entry before it. */
+        synchronized List<Entry> entries() {
+            return List.copyOf(entries);
+        }
+
         synchronized void addLine(String line) {
             if (line.startsWith("    ") && !entries.isEmpty()) {
                 Entry last = entries.remove(entries.size() - 1);
