@@ -162,8 +162,8 @@ class StoreTest {
     @Test
     void aBacklogOfLargeBodiesIsTakenAFewAtATimeWithinTheHeap(@TempDir Path dir) throws Exception {
         String store = dir.resolve("calls.db").toString();
-        int n = 24;
-        byte[] body = new byte[8 * 1024 * 1024 - 1]; // 192 MiB in all, against serve's 320 MiB heap
+        int n = 48;
+        byte[] body = new byte[8 * 1024 * 1024 - 1]; // 384 MiB in all, against serve's 320 MiB heap
         java.util.Arrays.fill(body, (byte) 'x');
         try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--workers", "1", "--sleep", "3600");
              HttpClient client = HttpClient.newHttpClient()) {
