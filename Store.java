@@ -184,8 +184,9 @@ final class Store implements AutoCloseable {
                 + ", request " + blob + ", body " + blob
                 + ", status INTEGER NOT NULL, work_status INTEGER, exit_code INTEGER, answer " + blob
                 + ", answer_bytes BIGINT, note TEXT, failed INTEGER)");
-            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_waiting ON " + table + " (state, seq)");
-            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_finished ON " + table + " (finished_ms)");
+            // Partial indexes: a finished call leaves the first, and only then enters the second.
+            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_unfinished ON " + table + " (state, seq) WHERE state < " + FINISHED);
+            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_finished ON " + table + " (finished_ms) WHERE state = " + FINISHED);
             writer.commit();
             if (!postgres) {
                 int again = s.executeUpdate("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL WHERE state = " + WORKING);
@@ -565,7 +566,7 @@ final class Store implements AutoCloseable {
 
     /** Finished calls older than --keep go, and their keys with them. */
     private void delete(long now) throws SQLException {
-        PreparedStatement u = sql("DELETE FROM " + table + " WHERE finished_ms < ?");
+        PreparedStatement u = sql("DELETE FROM " + table + " WHERE state = " + FINISHED + " AND finished_ms < ?");
         u.setLong(1, now - keep.toMillis());
         u.executeUpdate();
     }
