@@ -297,10 +297,7 @@ public class res implements HttpHandler {
     private void workTaken(Store.Claimed taken) {
         Call call = taken.call();
         long bytes = taken.received().body().length;
-        synchronized (this) {
-            working++;
-            held += bytes;
-        }
+        enter(bytes);
         try {
             Done done = workOrFail(call, taken.received(), null);
             if (Thread.currentThread().isInterrupted() || abandoning) {
@@ -532,10 +529,15 @@ public class res implements HttpHandler {
     private synchronized boolean admit(long bytes) {
         long waiting = store == null ? working : store.backlog() + storing;
         if (waiting >= settings.queue() || (working > 0 && held + bytes > heldLimit)) return false;
-        working++;
-        held += bytes;
+        enter(bytes);
         if (store != null) storing++;
         return true;
+    }
+
+    /** Counts a call in as working (a stop waits for it), holding bytes of body. */
+    private synchronized void enter(long bytes) {
+        working++;
+        held += bytes;
     }
 
     private synchronized void release(long bytes) {

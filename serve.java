@@ -272,7 +272,7 @@ public class serve {
             server.route(http, log);
             http.start();
             log.line(null, "asynccall Development Server (" + server.url() + ") started");
-            log.line(null, store != null ? "Store: " + options.store.replaceAll("\\?.*", "") + ", " + plural(store.backlog(), "call")
+            log.line(null, store != null ? "Store: " + Store.shown(options.store) + ", " + plural(store.backlog(), "call")
                     + " waiting; Idempotency-Keys are kept as long as their calls"
                 : "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
                 + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
