@@ -67,11 +67,17 @@ public class serve {
         // maxReqHeaderSize: the JDK's own backstop above res.java's 431 (64 KiB); past it the JDK closes
         // the connection without an answer, which the log reports. maxReqHeaders: never before the bytes.
         // maxConnections: below the file descriptor limit, so that the server never runs out of them.
+        // maxIdleConnections: as many (the JDK's 200 would close each kept-alive connection past 200 as it
+        // falls idle, while a proxy such as nginx may already be sending its next request on it: a POST
+        // then gets a 502 and is lost). idleInterval: a kept-alive connection idle for 90 s is closed, after
+        // a proxy's own idle timeout (nginx's 60 s), so that the proxy never sends a call on one being closed.
         setDefault("sun.net.httpserver.drainAmount", "0");
         setDefault("sun.net.httpserver.maxReqTime", "30");
         setDefault("sun.net.httpserver.maxReqHeaders", "300000");
         setDefault("sun.net.httpserver.maxReqHeaderSize", String.valueOf(MAX_HEAD_BYTES));
         setDefault("jdk.httpserver.maxConnections", String.valueOf(connectionCap()));
+        setDefault("sun.net.httpserver.maxIdleConnections", String.valueOf(connectionCap()));
+        setDefault("sun.net.httpserver.idleInterval", "90");
     }
 
     private static void setDefault(String property, String value) {

@@ -12,6 +12,7 @@ import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every request on a kept-alive connection is answered, sent one after another or pipelined, whatever
@@ -97,6 +98,42 @@ class KeepAliveTest {
             Answer notFound = read(new BufferedInputStream(s.getInputStream()), false);
             assertEquals(404, notFound.status());
             assertEquals(true, notFound.closes(), notFound.head());
+        }
+    }
+
+    /**
+     * However many connections are kept alive at once, none is closed as it falls idle: a proxy that keeps
+     * 300 open to one endpoint (nginx's keepalive under a burst) and sends its next call on any of them has
+     * it answered. (The JDK's default closes each one past 200 as its answer ends; nginx, sending a POST on
+     * it meanwhile, answers 502 and the call is lost.) A process, so that serve's settings are its own.
+     */
+    @Test
+    void threeHundredConnectionsKeptAliveAtOnceAreEachAnsweredAgain() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0")) {
+            for (int i = 0; i < 300; i++) {
+                Socket s = new Socket("127.0.0.1", server.port);
+                sockets.add(s);
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(("GET /res.php?first=" + i + " HTTP/1.1\r\n" + HOST + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                assertEquals(200, read(new BufferedInputStream(s.getInputStream()), false).status());
+            }
+            for (int i = 0; i < sockets.size(); i++) {
+                Socket s = sockets.get(i);
+                String body = "again=" + i;
+                s.getOutputStream().write(("POST /res.php HTTP/1.1\r\n" + HOST + "Content-Type: application/x-www-form-urlencoded\r\n"
+                    + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.ISO_8859_1));
+                Answer again;
+                try {
+                    again = read(new BufferedInputStream(s.getInputStream()), false);
+                } catch (IOException e) {
+                    throw new AssertionError("connection " + (i + 1) + " of 300 was closed while kept alive: " + e, e);
+                }
+                assertEquals(200, again.status(), "connection " + (i + 1));
+                assertTrue(again.body().contains("[again] => " + i + "\n"), again.body());
+            }
+        } finally {
+            for (Socket s : sockets) s.close();
         }
     }
 }
