@@ -34,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -307,8 +308,10 @@ public class serve {
             routes.forEach((path, handler) -> {
                 boolean getOnly = !path.startsWith("/res") && !path.equals("/");
                 boolean prefix = path.endsWith("/") && !path.equals("/");
+                // A monitor is read with HEAD too (curl -I): its headers, no body.
+                Set<String> methods = path.equals("/calls/") ? Set.of("GET", "HEAD") : Set.of("GET");
                 HttpHandler exact = HttpHandlers.handleOrElse(call -> (prefix ? call.getRequestURI().getPath().startsWith(path)
-                    : call.getRequestURI().getPath().equals(path)) && (!getOnly || call.getRequestMethod().equals("GET")), handler, notFound);
+                    : call.getRequestURI().getPath().equals(path)) && (!getOnly || methods.contains(call.getRequestMethod())), handler, notFound);
                 List<Filter> filters = http.createContext(path, exact).getFilters();
                 filters.add(Filter.beforeHandler("log arrivals", log::arrival));
                 filters.add(new Sane(log));

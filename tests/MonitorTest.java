@@ -78,4 +78,19 @@ class MonitorTest {
             assertTrue(System.nanoTime() - finished >= 150_000_000L, "forgotten too early");
         }
     }
+
+    @Test
+    void aMonitorIsReadWithHeadTooItsHeadersWithoutABody() throws Exception {
+        try (Support.Server server = new Support.Server("--sleep", "0")) {
+            String location = monitor(get(server, "/res.php?h=1", "Prefer: respond-async\r\n"));
+            server.calls.await(d -> d.note() == null, Duration.ofSeconds(5));
+            String head = Support.raw(server.port(), "HEAD " + location + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(200, Support.status(head), head);
+            assertTrue(head.toLowerCase(Locale.ROOT).contains("\r\ncontent-type: application/json\r\n"), head);
+            assertEquals("", Support.body(head));
+            String none = Support.raw(server.port(), "HEAD /calls/" + "0".repeat(32) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(404, Support.status(none), none);
+            assertEquals("", Support.body(none));
+        }
+    }
 }
