@@ -2,9 +2,12 @@
 //JAVA 21+
 //DEPS com.google.code.gson:gson:2.15.0
 //DEPS org.xerial:sqlite-jdbc:3.54.1.0
-//SOURCES test.java Versus.java
+//SOURCES caller/*.java cli/*.java text/*.java tools/*.java
 
+import caller.Send;
+import cli.Args;
 import com.google.gson.GsonBuilder;
+import tools.Versus;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -46,17 +49,18 @@ public class bench {
         boolean versus = false;
         Path json = null;
         try {
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
+            for (Args words = new Args(args); words.hasNext(); ) {
+                String option = words.next();
+                switch (option) {
                     case "-h", "--help" -> {
                         System.out.print(USAGE);
                         return;
                     }
-                    case "--n" -> n = number(args, ++i, "--n", 10, 1_000_000);
-                    case "--runs" -> runs = number(args, ++i, "--runs", 1, 100);
+                    case "--n" -> n = (int) words.number(option, 10, 1_000_000);
+                    case "--runs" -> runs = (int) words.number(option, 1, 100);
                     case "--versus-webhook" -> versus = true;
-                    case "--json" -> json = Path.of(value(args, ++i, "--json"));
-                    default -> throw new IllegalArgumentException("unknown option: " + args[i]);
+                    case "--json" -> json = Path.of(words.value(option));
+                    default -> throw Args.unknown(option);
                 }
             }
         } catch (IllegalArgumentException e) {
@@ -70,7 +74,7 @@ public class bench {
         }
         if (versus) {
             Path dir = Files.createTempDirectory("asynccall-versus");
-            Versus.print(Versus.run(n, dir), n);
+            Versus.print(Versus.run(n, dir, List.of(JAVA, SERVE_HEAP, "serve.java"), progress), n);
             System.exit(0);
         }
         Map<String, Object> figures = new LinkedHashMap<>();
@@ -85,43 +89,60 @@ public class bench {
     }
 
     static void run(int n, int runs, Map<String, Object> f, List<String[]> table) throws Exception {
-        int warmup = Math.max(50, n / 10);
-        try (Server server = new Server("--sleep", "0");
-             HttpClient client = HttpClient.newHttpClient();
-             HttpClient blog = HttpClient.newHttpClient()) {
-            URI url = server.url;
-            progress.printf("server %s; %d calls a row after %d to warm up%n", url, n, warmup);
-
-            long[] sock = fire("sock", n, warmup, i ->
-                test.sendSock("GET", url, Map.of("row", "sock", "i", i), null));
-            long[] curl = fire("curl", n, warmup, i ->
-                test.sendCURL(client, "GET", url, Map.of("row", "curl", "i", i), Duration.ofSeconds(5), "Prefer", "respond-async"));
-            long[] async = fire("async", n, warmup, i ->
-                blog.sendAsync(HttpRequest.newBuilder(URI.create(url + "?row=async&i=" + i)).build(), HttpResponse.BodyHandlers.discarding()));
-            int sockDone = server.await("sock", n + warmup), curlDone = server.await("curl", n + warmup), asyncDone = server.await("async", n + warmup);
-            table.add(latency("sendSock (fire and forget)", sock, sockDone - warmup, n));
-            table.add(latency("sendCURL (Prefer: respond-async, 202)", curl, curlDone - warmup, n));
-            table.add(latency("HttpClient.sendAsync, answer ignored", async, asyncDone - warmup, n));
-            f.put("sock_p50_us", us(percentile(sock, 50)));
-            f.put("sock_p99_us", us(percentile(sock, 99)));
-            f.put("curl_p50_us", us(percentile(curl, 50)));
-            f.put("curl_p99_us", us(percentile(curl, 99)));
-            f.put("async_p50_us", us(percentile(async, 50)));
-
-            progress.printf("throughput: %d sendSock calls from 4 threads%n", n);
-            double perSecond = fireFast(server, n, (u, i) -> test.sendSock("GET", u, Map.of("row", "tput", "i", i), null));
-            int delivered = server.await("tput", n);
-            f.put("fired", n);
-            f.put("delivered", delivered);
-            f.put("fires_per_s", Math.round(perSecond));
-            table.add(new String[] {"throughput: sendSock from 4 threads", String.format("%,.0f fires/s", perSecond), "", "",
-                delivered + " of " + n});
+        // The clients stay open through the throughput row, as a caller's would.
+        try (Server server = new Server("--sleep", "0"); HttpClient client = HttpClient.newHttpClient(); HttpClient blog = HttpClient.newHttpClient()) {
+            latencies(server, client, blog, n, f, table);
+            throughput(server, n, f, table);
         }
+        inFlight(n, f, table);
+        stored(n, f, table);
+        wholeProcesses(runs, f, table);
+        f.put("jdk", Runtime.version().toString());
+        f.put("cores", Runtime.getRuntime().availableProcessors());
+        f.put("date", LocalDate.now().toString());
+    }
 
-        // Held in flight: the work of n calls sleeping at once. With Prefer: respond-async the connections
-        // are given back at once; sendSock's stay open until each answer, with the JDK server's buffers.
+    /** The time a fire takes, each way, after some to warm up; delivery counted from the server's events. */
+    private static void latencies(Server server, HttpClient client, HttpClient blog, int n, Map<String, Object> f, List<String[]> table)
+            throws Exception {
+        int warmup = Math.max(50, n / 10);
+        URI url = server.url;
+        progress.printf("server %s; %d calls a row after %d to warm up%n", url, n, warmup);
+        long[] sock = fire("sock", n, warmup, i ->
+            Send.sendSock("GET", url, Map.of("row", "sock", "i", i), null));
+        long[] curl = fire("curl", n, warmup, i ->
+            Send.sendCURL(client, "GET", url, Map.of("row", "curl", "i", i), Duration.ofSeconds(5), "Prefer", "respond-async"));
+        long[] async = fire("async", n, warmup, i ->
+            blog.sendAsync(HttpRequest.newBuilder(URI.create(url + "?row=async&i=" + i)).build(), HttpResponse.BodyHandlers.discarding()));
+        int sockDone = server.await("sock", n + warmup), curlDone = server.await("curl", n + warmup), asyncDone = server.await("async", n + warmup);
+        table.add(latency("sendSock (fire and forget)", sock, sockDone - warmup, n));
+        table.add(latency("sendCURL (Prefer: respond-async, 202)", curl, curlDone - warmup, n));
+        table.add(latency("HttpClient.sendAsync, answer ignored", async, asyncDone - warmup, n));
+        f.put("sock_p50_us", us(percentile(sock, 50)));
+        f.put("sock_p99_us", us(percentile(sock, 99)));
+        f.put("curl_p50_us", us(percentile(curl, 50)));
+        f.put("curl_p99_us", us(percentile(curl, 99)));
+        f.put("async_p50_us", us(percentile(async, 50)));
+    }
+
+    private static void throughput(Server server, int n, Map<String, Object> f, List<String[]> table) throws Exception {
+        progress.printf("throughput: %d sendSock calls from 4 threads%n", n);
+        double perSecond = fireFast(server, n, (u, i) -> Send.sendSock("GET", u, Map.of("row", "tput", "i", i), null));
+        int delivered = server.await("tput", n);
+        f.put("fired", n);
+        f.put("delivered", delivered);
+        f.put("fires_per_s", Math.round(perSecond));
+        table.add(new String[] {"throughput: sendSock from 4 threads", String.format("%,.0f fires/s", perSecond), "", "",
+            delivered + " of " + n});
+    }
+
+    /**
+     * Held in flight: the work of n calls sleeping at once. With Prefer: respond-async the connections
+     * are given back at once; sendSock's stay open until each answer, with the JDK server's buffers.
+     */
+    private static void inFlight(int n, Map<String, Object> f, List<String[]> table) throws Exception {
         try (HttpClient client = HttpClient.newHttpClient()) {
-            double rss = inFlight(n, "held", (url, i) -> test.sendCURL(client, "GET", url, Map.of("row", "held", "i", i),
+            double rss = inFlight(n, "held", (url, i) -> Send.sendCURL(client, "GET", url, Map.of("row", "held", "i", i),
                 Duration.ofSeconds(10), "Prefer", "respond-async"), SERVE_HEAP);
             f.put("inflight", n);
             f.put("inflight_rss_mib", Math.round(rss));
@@ -129,15 +150,9 @@ public class bench {
         }
         // Each call whose connection stays open holds about 35 KiB of the JDK server's buffers while it
         // works: serve's default heap (320 MiB) holds about 8,000 of them, so this row gives it 1 GiB.
-        double sockRss = inFlight(n, "heldsock", (url, i) -> test.sendSock("GET", url, Map.of("row", "heldsock", "i", i), null), "-Xmx1g");
+        double sockRss = inFlight(n, "heldsock", (url, i) -> Send.sendSock("GET", url, Map.of("row", "heldsock", "i", i), null), "-Xmx1g");
         f.put("inflight_sock_rss_mib", Math.round(sockRss));
         table.add(new String[] {"in flight at once: sendSock, connections open", n + " calls", "", "", String.format("peak RSS %.0f MiB (-Xmx1g)", sockRss)});
-
-        stored(n, f, table);
-        wholeProcesses(runs, f, table);
-        f.put("jdk", Runtime.version().toString());
-        f.put("cores", Runtime.getRuntime().availableProcessors());
-        f.put("date", LocalDate.now().toString());
     }
 
     /**
@@ -151,7 +166,7 @@ public class bench {
              HttpClient client = HttpClient.newHttpClient()) {
             int warmup = Math.max(50, n / 10);
             long[] one = fire("store", n, warmup, i ->
-                test.sendCURL(client, "GET", server.url, Map.of("row", "store", "i", i), Duration.ofSeconds(5), "Prefer", "respond-async"));
+                Send.sendCURL(client, "GET", server.url, Map.of("row", "store", "i", i), Duration.ofSeconds(5), "Prefer", "respond-async"));
             int done = server.await("store", n + warmup);
             table.add(latency("--store: sendCURL, durable 202, one caller", one, done - warmup, n));
             f.put("store_p50_us", us(percentile(one, 50)));
@@ -503,22 +518,6 @@ public class bench {
             process.destroyForcibly();
             process.waitFor();
         }
-    }
-
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length) throw new IllegalArgumentException("no value given for " + option);
-        return args[i];
-    }
-
-    private static int number(String[] args, int i, String option, int min, int max) {
-        String v = value(args, i, option);
-        try {
-            int n = Integer.parseInt(v);
-            if (n >= min && n <= max) return n;
-        } catch (NumberFormatException bad) {
-            // said below
-        }
-        throw new IllegalArgumentException("invalid value given for " + option + ": " + v);
     }
 
     static final String USAGE = """

@@ -1,18 +1,28 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES Php.java Idempotency.java Store.java
+//SOURCES call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java
 
+import call.Call;
+import call.Done;
+import call.Listener;
+import call.Received;
+import call.Result;
+import call.Work;
+import cli.Args;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import http.Bearer;
+import http.Replies;
+import http.RequestBody;
+import php.Php;
+import store.Idempotency;
+import store.Store;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.net.InetSocketAddress;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
@@ -20,6 +30,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
@@ -42,11 +53,6 @@ public class res implements HttpHandler {
      */
     public record Settings(Duration sleep, int workers, String token, int keys, Work work, int queue) {}
 
-    /** Work other than the article's: a command (--run), a Java function. What it throws fails the call. */
-    public interface Work {
-        Result work(Call call, Received received) throws Exception;
-    }
-
     /**
      * A call as a Java function sees it: the call, its method, $_REQUEST as PHP builds it (keys Long or
      * String, values String or such a map), its headers, and its raw body.
@@ -63,73 +69,17 @@ public class res implements HttpHandler {
         return (call, received) -> {
             Map<Object, Object> data = Php.request(received.method(), received.rawQuery(), received.contentType(), received.body(), warning -> { });
             String answer = job.answer(new Request(call, received.method(), data, received.headers(), received.body()));
-            return new Result(200, Map.of(), (answer == null ? "" : answer).getBytes(StandardCharsets.UTF_8), -1, null, null);
+            return new Result(200, Map.of(), (answer == null ? "" : answer).getBytes(StandardCharsets.UTF_8), OptionalInt.empty(), null, null);
         };
-    }
-
-    /**
-     * What a work gave: the status and headers of its answer, the answer (at most what the work chose to
-     * keep), the exit code of a command (-1: not a command), why it failed (null: it did not), and a
-     * remark for the log (null: none).
-     */
-    public record Result(int status, Map<String, List<String>> headers, byte[] body, int exit, String failure, String remark) {
-        static Result text(int status, String text, String failure) {
-            return new Result(status, Map.of(), text.getBytes(StandardCharsets.UTF_8), -1, failure, null);
-        }
-    }
-
-    /** A call as the server speaks of it: its id, method, URI as sent, caller and Idempotency-Key (or null). */
-    public record Call(String id, String method, URI uri, InetSocketAddress from, String key) {}
-
-    /**
-     * What a call received: all its work needs, held while it waits: the method, the raw query, the
-     * Content-Type, the headers, the body (as sent, at most post_max_size), the address it came to, the
-     * protocol (HTTP/1.1) and whether it came over TLS.
-     */
-    public record Received(String method, String rawQuery, String contentType, Map<String, List<String>> headers, byte[] body,
-                           InetSocketAddress local, String protocol, boolean secure) {}
-
-    /**
-     * The end of a call, worked or refused: the status sent (202 for a call accepted at once), the
-     * status of its work's answer (0: not worked), a command's exit code (-1: none), the first
-     * ANSWER_KEPT bytes of the answer (one char per byte; null when there is none), the answer's whole
-     * length, and a note on why it was refused, not worked on or failed (null: it was worked on).
-     */
-    public record Done(Call call, int status, int workStatus, int exit, String answer, long answerBytes, String note) {
-        static Done refused(Call call, int status, String note) {
-            return new Done(call, status, 0, -1, null, 0, note);
-        }
-
-        /** Failed: not worked on (stopped, failed), a command that did not exit 0, or a work that answered 5xx. */
-        boolean failed() {
-            return note != null || exit > 0 || workStatus >= 500;
-        }
-    }
-
-    /**
-     * Told what happens to each call: accepted (the whole request is in and counted as working),
-     * started (its work begins, once a worker is free), warnings while reading its variables, its end
-     * (exactly once, refusals included).
-     */
-    public interface Listener {
-        default void accepted(Call call) {}
-
-        default void started(Call call) {}
-
-        default void warning(Call call, String text) {}
-
-        default void done(Done done) {}
     }
 
     static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH");
     static final int MAX_HEADERS = 100;
     static final int MAX_HEADER_BYTES = 64 * 1024;
-    /** How much of an answer a Done event keeps (the -v log, the monitor): the rest is only counted. */
-    static final int ANSWER_KEPT = 64 * 1024;
 
     private final Settings settings;
     private final Semaphore workers;
-    private final byte[] tokenHash;
+    private final Bearer bearer;
     private final Idempotency keys;
     private final Executor background;
     private final Listener listener;
@@ -160,7 +110,7 @@ public class res implements HttpHandler {
         this.settings = settings;
         this.store = store;
         this.workers = settings.workers() == 0 ? null : new Semaphore(settings.workers(), true);
-        this.tokenHash = settings.token() == null ? null : sha256(settings.token().getBytes(StandardCharsets.UTF_8));
+        this.bearer = new Bearer(settings.token());
         this.keys = settings.keys() == 0 ? null : new Idempotency(settings.keys());
         this.background = background;
         this.listener = listener;
@@ -169,6 +119,17 @@ public class res implements HttpHandler {
     /** An answer that ends a call before any work: its status and its text (also the log's note). */
     private record Refusal(int status, String text) {}
 
+    /** A call refused by a stage before its work; no stack trace, since a refusal is an answer, not a fault. */
+    private static final class Refused extends Exception {
+        final Refusal refusal;
+
+        Refused(int status, String text) {
+            super(text, null, false, false);
+            this.refusal = new Refusal(status, text);
+        }
+    }
+
+    /** res.php: check the request, read it, admit it, then answer it (202 at once, or after the work). */
     @Override
     public void handle(HttpExchange exchange) {
         Call call = new Call(newId(), exchange.getRequestMethod(), exchange.getRequestURI(), exchange.getRemoteAddress(),
@@ -176,49 +137,35 @@ public class res implements HttpHandler {
         long holds = -1; // the bytes this call holds while it is counted; -1: it is not
         Done done = null;
         try {
-            Refusal refusal = check(exchange);
-            Received received = null;
-            if (refusal == null) {
-                try {
-                    received = read(exchange);
-                    if (received == null) refusal = new Refusal(413, "Payload Too Large: the limit is " + Php.POST_MAX_SIZE + " bytes");
-                } catch (BodyEndedEarly e) {
-                    refusal = new Refusal(400, "Bad Request: " + e.getMessage());
-                }
-            }
-            if (refusal != null) {
-                done = refuse(exchange, call, refusal);
-                return;
-            }
-            // Counted from here, once the whole request is in: a stop waits for these calls, not for half-sent requests.
-            if (!admit(received.body().length)) {
-                exchange.getResponseHeaders().set("Retry-After", "1");
-                done = refuse(exchange, call, new Refusal(503, "Service Unavailable: " + settings.queue()
-                    + " calls (or " + (heldLimit >> 20) + " MiB of them) are waiting already; try again later"));
-                return;
-            }
+            check(exchange);
+            Received received = read(exchange);
+            admit(exchange, received.body().length);
             holds = received.body().length;
-            tell(l -> l.accepted(call));
-            done = serve(exchange, call, received);
+            notifyListener(l -> l.accepted(call));
+            done = answer(exchange, call, received);
+        } catch (Refused r) {
+            done = refuse(exchange, call, r.refusal);
         } catch (RuntimeException | Error e) {
-            done = Done.refused(call, send(exchange, 500, "Internal Server Error\n", true), "failed: " + e);
+            done = Done.refused(call, Replies.send(exchange, 500, "Internal Server Error\n", true), "failed: " + e);
         } finally {
             exchange.close();
-            // null: the call was accepted and its work goes on in the background (or in the store), which finishes it.
-            if (done != null) {
-                Done end = done;
-                tell(l -> l.done(end));
-                if (holds >= 0) release(holds);
-            } else if (store != null && holds >= 0) {
-                release(holds);
-            }
+            end(done, holds);
         }
     }
 
+    /**
+     * A call's end as handle leaves it: told, and let go of, unless it was accepted and its work goes on in
+     * the background (done null), which ends it; with a store, the call's bytes are let go here all the same.
+     */
+    private void end(Done done, long holds) {
+        if (done != null) notifyListener(l -> l.done(done));
+        if (holds >= 0 && (done != null || store != null)) countDone(holds);
+    }
+
     /** Deduplicate, answer, work; returns the call's end, or null when it was accepted and its work goes on after. */
-    private Done serve(HttpExchange exchange, Call call, Received received) {
+    private Done answer(HttpExchange exchange, Call call, Received received) {
         boolean async = prefersAsync(exchange.getRequestHeaders().get("Prefer"));
-        if (store != null) return serveStored(exchange, call, received, async);
+        if (store != null) return answerStored(exchange, call, received, async);
         boolean ownsKey = call.key() != null && keys != null;
         if (ownsKey) {
             byte[] fingerprint = fingerprint(call, received.body());
@@ -230,10 +177,10 @@ public class res implements HttpHandler {
             if (ownsKey) keys.done(call.key(), 202);
             exchange.close();
             // The work goes on in a thread of its own, which holds what the call received but not its exchange.
-            background.execute(() -> finish(settle(workOrFail(call, received, null), ownsKey), received.body().length));
+            background.execute(() -> finish(recordKeyOutcome(workOrFail(call, received, null), ownsKey), received.body().length));
             return null;
         }
-        return settle(workOrFail(call, received, exchange), ownsKey);
+        return recordKeyOutcome(workOrFail(call, received, exchange), ownsKey);
     }
 
     /**
@@ -241,7 +188,7 @@ public class res implements HttpHandler {
      * the endpoint that takes it from the store; a call whose caller waits is worked here at once,
      * held by this endpoint in the store meanwhile.
      */
-    private Done serveStored(HttpExchange exchange, Call call, Received received, boolean async) {
+    private Done answerStored(HttpExchange exchange, Call call, Received received, boolean async) {
         byte[] fingerprint = call.key() == null ? null : fingerprint(call, received.body());
         Idempotency.Seen first;
         try {
@@ -284,8 +231,8 @@ public class res implements HttpHandler {
             try {
                 background.execute(() -> workTaken(taken));
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
-                store.release(taken.call().id());
-                store.let(taken.received().body().length);
+                store.requeue(taken.call().id());
+                store.unhold(taken.received().body().length);
             }
         });
     }
@@ -297,11 +244,11 @@ public class res implements HttpHandler {
     private void workTaken(Store.Claimed taken) {
         Call call = taken.call();
         long bytes = taken.received().body().length;
-        enter(bytes);
+        countWorking(bytes);
         try {
             Done done = workOrFail(call, taken.received(), null);
             if (Thread.currentThread().isInterrupted() || abandoning) {
-                store.release(call.id());
+                store.requeue(call.id());
                 return;
             }
             java.util.concurrent.CompletableFuture<Void> stored = store.finish(done, done.note() != null);
@@ -312,10 +259,10 @@ public class res implements HttpHandler {
             } catch (java.util.concurrent.ExecutionException e) {
                 // never: an end that fails to be written is written again
             }
-            tell(l -> l.done(done));
+            notifyListener(l -> l.done(done));
         } finally {
-            store.let(bytes);
-            release(bytes);
+            store.unhold(bytes);
+            countDone(bytes);
         }
     }
 
@@ -323,7 +270,7 @@ public class res implements HttpHandler {
     private static void accept(HttpExchange exchange, Call call) {
         exchange.getResponseHeaders().set("Preference-Applied", "respond-async");
         exchange.getResponseHeaders().set("Location", "/calls/" + call.id());
-        send(exchange, 202, "", false);
+        Replies.send(exchange, 202, "", false);
     }
 
     /** The work, and whatever it throws as a failed end: a call is always finished, and its key settled. */
@@ -331,13 +278,13 @@ public class res implements HttpHandler {
         try {
             return work(call, received, exchange);
         } catch (RuntimeException | Error e) {
-            int sent = exchange == null ? 202 : send(exchange, 500, "Internal Server Error\n", true);
-            return new Done(call, sent, 500, -1, null, 0, "failed: " + e);
+            int sent = exchange == null ? 202 : Replies.send(exchange, 500, "Internal Server Error\n", true);
+            return new Done(call, sent, OptionalInt.of(500), OptionalInt.empty(), null, 0, "failed: " + e);
         }
     }
 
     /** The outcome of a key's first call: its status when worked; forgotten when not, so that a retry may do the work. */
-    private Done settle(Done done, boolean ownsKey) {
+    private Done recordKeyOutcome(Done done, boolean ownsKey) {
         if (ownsKey && done.note() == null) keys.done(done.call().key(), done.status());
         if (ownsKey && done.note() != null) keys.forget(done.call().key());
         return done;
@@ -346,14 +293,14 @@ public class res implements HttpHandler {
     /**
      * Works on a call (once a worker is free), then answers: the article's work streams its print_r to
      * the caller when there is one to answer (exchange not null); the Done event keeps the answer's
-     * first ANSWER_KEPT bytes.
+     * first Done.ANSWER_KEPT bytes.
      */
     private Done work(Call call, Received received, HttpExchange exchange) {
         Result result = null;
         try {
             if (workers != null) workers.acquire();
             try {
-                tell(l -> l.started(call));
+                notifyListener(l -> l.started(call));
                 if (settings.work() == null) {
                     Duration sleep = settings.sleep();
                     Thread.sleep(sleep.toMillis(), sleep.toNanosPart() % 1_000_000);
@@ -365,7 +312,7 @@ public class res implements HttpHandler {
             }
         } catch (InterruptedException stopping) {
             Thread.currentThread().interrupt();
-            if (exchange != null) send(exchange, 503, "Service Unavailable: the server is stopping\n", true);
+            if (exchange != null) Replies.send(exchange, 503, "Service Unavailable: the server is stopping\n", true);
             return Done.refused(call, exchange == null ? 202 : 503, "stopped before the work was done");
         } catch (Exception e) {
             result = Result.text(500, "Internal Server Error\n", "failed: " + e);
@@ -373,7 +320,7 @@ public class res implements HttpHandler {
         if (result == null) return printR(call, received, exchange);
         if (result.remark() != null) {
             String remark = result.remark();
-            tell(l -> l.warning(call, remark));
+            notifyListener(l -> l.warning(call, remark));
         }
         return reply(call, result, exchange);
     }
@@ -389,11 +336,11 @@ public class res implements HttpHandler {
                 }
             });
             exchange.getResponseHeaders().putIfAbsent("Content-Type", List.of("text/plain; charset=UTF-8"));
-            sent = send(exchange, result.status(), result.body(), false);
+            sent = Replies.send(exchange, result.status(), result.body(), false);
         }
         byte[] body = result.body();
-        String kept = new String(body, 0, Math.min(body.length, ANSWER_KEPT), StandardCharsets.ISO_8859_1);
-        return new Done(call, sent, result.status(), result.exit(), kept, body.length, result.failure());
+        String kept = new String(body, 0, Math.min(body.length, Done.ANSWER_KEPT), StandardCharsets.ISO_8859_1);
+        return new Done(call, sent, OptionalInt.of(result.status()), result.exit(), kept, body.length, result.failure());
     }
 
     /** The article's answer: print_r of ['method' => ..., 'data' => $_REQUEST]. */
@@ -404,15 +351,15 @@ public class res implements HttpHandler {
         if (exchange == null) answering.acquireUninterruptibly();
         try {
             data = data(received.method(), received.rawQuery(), received.contentType(), received.body(),
-                text -> tell(l -> l.warning(call, text)));
+                text -> notifyListener(l -> l.warning(call, text)));
             print(data, answer);
         } catch (RuntimeException e) {
-            if (exchange != null) send(exchange, 500, "Internal Server Error\n", true);
-            return new Done(call, exchange == null ? 202 : 500, 500, -1, null, 0, "failed: " + e);
+            if (exchange != null) Replies.send(exchange, 500, "Internal Server Error\n", true);
+            return new Done(call, exchange == null ? 202 : 500, OptionalInt.of(500), OptionalInt.empty(), null, 0, "failed: " + e);
         } finally {
             if (exchange == null) answering.release();
         }
-        if (exchange == null) return new Done(call, 202, 200, -1, answer.kept(), answer.length(), null);
+        if (exchange == null) return new Done(call, 202, OptionalInt.of(200), OptionalInt.empty(), answer.kept(), answer.length(), null);
         // The length first, so that the answer has a Content-Length and the connection stays usable.
         try {
             exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
@@ -427,7 +374,7 @@ public class res implements HttpHandler {
         } catch (IOException hungUp) {
             // The caller left before the whole answer: the work is done all the same.
         }
-        return new Done(call, 200, 200, -1, answer.kept(), answer.length(), null);
+        return new Done(call, 200, OptionalInt.of(200), OptionalInt.empty(), answer.kept(), answer.length(), null);
     }
 
     private static void print(Map<Object, Object> data, Answer to) {
@@ -440,7 +387,7 @@ public class res implements HttpHandler {
     }
 
     /**
-     * An answer being printed: counted, its first ANSWER_KEPT bytes kept, and (when to is not null)
+     * An answer being printed: counted, its first Done.ANSWER_KEPT bytes kept, and (when to is not null)
      * written to to, 8 KiB at a time. Chars are bytes (ISO-8859-1), as PHP's strings are.
      */
     static final class Answer implements Appendable {
@@ -462,7 +409,7 @@ public class res implements HttpHandler {
 
         @Override
         public Answer append(CharSequence s, int start, int end) throws IOException {
-            if (to == null && length >= ANSWER_KEPT) {
+            if (to == null && length >= Done.ANSWER_KEPT) {
                 length += end - start; // only counted from here on
                 return this;
             }
@@ -472,7 +419,7 @@ public class res implements HttpHandler {
 
         @Override
         public Answer append(char c) throws IOException {
-            if (length++ < ANSWER_KEPT) kept.append(c);
+            if (length++ < Done.ANSWER_KEPT) kept.append(c);
             if (to != null) {
                 buffer[buffered++] = (byte) c;
                 if (buffered == buffer.length) flush();
@@ -497,18 +444,18 @@ public class res implements HttpHandler {
     /** Ends a call with a refusal: its answer sent (the connection closed when its body may not have been read). */
     private static Done refuse(HttpExchange exchange, Call call, Refusal refusal) {
         if (refusal.status() == 401) exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-        send(exchange, refusal.status(), refusal.text() + "\n", refusal.status() >= 400);
+        Replies.send(exchange, refusal.status(), refusal.text() + "\n", refusal.status() >= 400);
         return Done.refused(call, refusal.status(), refusal.text());
     }
 
     /** The end of a call worked in the background: the listener told, then the count of calls working. */
     private void finish(Done done, long held) {
-        tell(l -> l.done(done));
-        release(held);
+        notifyListener(l -> l.done(done));
+        countDone(held);
     }
 
     /** Tells the listener; whatever it throws stays with it, so that no call and no count is broken. */
-    private void tell(java.util.function.Consumer<Listener> event) {
+    private void notifyListener(java.util.function.Consumer<Listener> event) {
         try {
             event.accept(listener);
         } catch (RuntimeException e) {
@@ -523,24 +470,32 @@ public class res implements HttpHandler {
     }
 
     /**
-     * Counts a call in, unless the backlog is full: --queue calls accepted and not finished, or bodies
-     * of a quarter of the heap held by them. A call past either is told to come back later (503).
+     * Counts a call in, once the whole request is in (a stop waits for these calls, not for half-sent
+     * requests), unless the backlog is full: --queue calls accepted and not finished, or bodies of a
+     * quarter of the heap held by them. A call past either is told to come back later (503).
      */
-    private synchronized boolean admit(long bytes) {
+    private void admit(HttpExchange exchange, long bytes) throws Refused {
+        if (countIn(bytes)) return;
+        exchange.getResponseHeaders().set("Retry-After", "1");
+        throw new Refused(503, "Service Unavailable: " + settings.queue() + " calls (or " + (heldLimit >> 20)
+            + " MiB of them) are waiting already; try again later");
+    }
+
+    private synchronized boolean countIn(long bytes) {
         long waiting = store == null ? working : store.backlog() + storing;
         if (waiting >= settings.queue() || (working > 0 && held + bytes > heldLimit)) return false;
-        enter(bytes);
+        countWorking(bytes);
         if (store != null) storing++;
         return true;
     }
 
     /** Counts a call in as working (a stop waits for it), holding bytes of body. */
-    private synchronized void enter(long bytes) {
+    private synchronized void countWorking(long bytes) {
         working++;
         held += bytes;
     }
 
-    private synchronized void release(long bytes) {
+    private synchronized void countDone(long bytes) {
         working--;
         held -= bytes;
         if (working == 0) notifyAll();
@@ -560,9 +515,9 @@ public class res implements HttpHandler {
     }
 
     /** The checks made before the body is read: the method, the size of the headers, the token, the key. */
-    private Refusal check(HttpExchange call) {
+    private void check(HttpExchange call) throws Refused {
         if (!METHODS.contains(call.getRequestMethod())) {
-            return new Refusal(501, "Not Implemented: the method " + call.getRequestMethod() + " is not served here");
+            throw new Refused(501, "Not Implemented: the method " + call.getRequestMethod() + " is not served here");
         }
         int count = 0, bytes = 0;
         for (Map.Entry<String, List<String>> h : call.getRequestHeaders().entrySet()) {
@@ -572,29 +527,19 @@ public class res implements HttpHandler {
             }
         }
         if (count > MAX_HEADERS || bytes > MAX_HEADER_BYTES) {
-            return new Refusal(431, "Request Header Fields Too Large: at most " + MAX_HEADERS + " headers and "
+            throw new Refused(431, "Request Header Fields Too Large: at most " + MAX_HEADERS + " headers and "
                 + MAX_HEADER_BYTES + " bytes");
         }
-        if (!trusted(call)) return new Refusal(401, UNAUTHORIZED);
+        if (!bearer.trusted(call)) throw new Refused(401, Bearer.UNAUTHORIZED);
         String key = call.getRequestHeaders().getFirst("Idempotency-Key");
         if (key != null && !key.matches("[\\x21-\\x7e]{1,255}")) {
-            return new Refusal(400, "Bad Request: an Idempotency-Key is 1 to 255 visible ASCII characters");
+            throw new Refused(400, "Bad Request: an Idempotency-Key is 1 to 255 visible ASCII characters");
         }
-        return null;
     }
 
-    static final String UNAUTHORIZED = "Unauthorized: this endpoint takes calls with its token only";
-
-    /**
-     * Whether the call may be served: always without a token, else only with "Authorization: Bearer
-     * TOKEN", compared in constant time (hashes of equal length, MessageDigest.isEqual).
-     */
+    /** Whether the request carries the token (always, without one): the page and the monitors ask for it too. */
     public boolean trusted(HttpExchange call) {
-        if (tokenHash == null) return true;
-        String authorization = call.getRequestHeaders().getFirst("Authorization");
-        if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) return false;
-        byte[] given = sha256(authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8));
-        return MessageDigest.isEqual(tokenHash, given);
+        return bearer.trusted(call);
     }
 
     /** The answer a repeat of a key gets (a 202 names the first call's monitor). */
@@ -603,11 +548,12 @@ public class res implements HttpHandler {
         if (!MessageDigest.isEqual(first.fingerprint(), fingerprint)) {
             return new Refusal(422, "Unprocessable Content: this Idempotency-Key was used for a different request");
         }
-        if (first.status() == 0) {
+        if (first.status().isEmpty()) {
             return new Refusal(409, "Conflict: the first call with this Idempotency-Key is still being worked on");
         }
-        if (first.status() == 202) exchange.getResponseHeaders().set("Location", "/calls/" + first.id());
-        return new Refusal(first.status(), "repeat of Idempotency-Key " + key + ", answered " + first.status()
+        int status = first.status().getAsInt();
+        if (status == 202) exchange.getResponseHeaders().set("Location", "/calls/" + first.id());
+        return new Refusal(status, "repeat of Idempotency-Key " + key + ", answered " + status
             + " the first time: not worked on again");
     }
 
@@ -615,15 +561,7 @@ public class res implements HttpHandler {
         byte[] line = (call.method() + " " + call.uri() + "\n").getBytes(StandardCharsets.ISO_8859_1);
         byte[] all = Arrays.copyOf(line, line.length + body.length);
         System.arraycopy(body, 0, all, line.length, body.length);
-        return sha256(all);
-    }
-
-    private static byte[] sha256(byte[] bytes) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+        return Bearer.sha256(all);
     }
 
     /** res.php's $data: the method as sent, and $_REQUEST as PHP would build it. */
@@ -635,51 +573,18 @@ public class res implements HttpHandler {
         return data;
     }
 
-    /** Whether the request has a body: a Content-Length other than 0, or a Transfer-Encoding. */
-    static boolean hasBody(HttpExchange call) {
-        String length = call.getRequestHeaders().getFirst("Content-Length");
-        return call.getRequestHeaders().containsKey("Transfer-Encoding") || (length != null && !length.trim().equals("0"));
-    }
-
-    /** What the call received, or null when its body is larger than post_max_size: then it is not read further. */
-    private static Received read(HttpExchange call) throws BodyEndedEarly {
-        byte[] body = readBody(call);
-        return body == null ? null : new Received(call.getRequestMethod(), Php.queryString(call.getRequestURI()),
+    /** What the call received: its body whole, at most post_max_size (a larger one is not read further). */
+    private static Received read(HttpExchange call) throws Refused {
+        byte[] body;
+        try {
+            body = RequestBody.read(call, Php.POST_MAX_SIZE);
+        } catch (RequestBody.EndedEarly e) {
+            throw new Refused(400, "Bad Request: " + e.getMessage());
+        }
+        if (body == null) throw new Refused(413, "Payload Too Large: the limit is " + Php.POST_MAX_SIZE + " bytes");
+        return new Received(call.getRequestMethod(), Php.queryString(call.getRequestURI()),
             call.getRequestHeaders().getFirst("Content-Type"), Map.copyOf(call.getRequestHeaders()), body, call.getLocalAddress(),
             call.getProtocol(), call instanceof com.sun.net.httpserver.HttpsExchange);
-    }
-
-    private static byte[] readBody(HttpExchange call) throws BodyEndedEarly {
-        String length = call.getRequestHeaders().getFirst("Content-Length");
-        boolean chunked = call.getRequestHeaders().containsKey("Transfer-Encoding");
-        try {
-            if (!chunked && length == null) {
-                call.getRequestBody().read(); // the end of an empty body: the connection can take the next request
-                return new byte[0];
-            }
-            if (chunked) {
-                byte[] body = call.getRequestBody().readNBytes(Php.POST_MAX_SIZE + 1);
-                return body.length > Php.POST_MAX_SIZE ? null : body;
-            }
-            long n = Long.parseLong(length.trim());
-            if (n > Php.POST_MAX_SIZE) return null;
-            // Exactly the announced size: no 16 KiB read buffer for a small body, which 10,000 calls would feel.
-            byte[] body = call.getRequestBody().readNBytes((int) n);
-            if (body.length < n) throw new BodyEndedEarly();
-            if (n == 0) call.getRequestBody().read();
-            return body;
-        } catch (BodyEndedEarly e) {
-            throw e;
-        } catch (IOException e) {
-            throw new BodyEndedEarly();
-        }
-    }
-
-    /** The caller hung up, or took longer than the request timeout, before sending all its body. */
-    private static final class BodyEndedEarly extends IOException {
-        BodyEndedEarly() {
-            super("the body ended before its Content-Length (the caller hung up or stalled)");
-        }
     }
 
     static boolean prefersAsync(List<String> prefer) {
@@ -691,33 +596,6 @@ public class res implements HttpHandler {
             }
         }
         return false;
-    }
-
-    /**
-     * Sends an answer; a caller that has gone away is expected, so a failed write is not an error.
-     * close: say "Connection: close" (a refusal whose body may not have been read).
-     */
-    static int send(HttpExchange call, int status, String text, boolean close) {
-        call.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
-        return send(call, status, text == null ? new byte[0] : text.getBytes(StandardCharsets.ISO_8859_1), close);
-    }
-
-    /** Sends an answer of these bytes, with the Content-Type already set. */
-    static int send(HttpExchange call, int status, byte[] bytes, boolean close) {
-        try {
-            call.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
-            if (close) call.getResponseHeaders().set("Connection", "close");
-            boolean noBody = bytes.length == 0 || call.getRequestMethod().equals("HEAD");
-            call.sendResponseHeaders(status, noBody ? -1 : bytes.length);
-            if (!noBody) {
-                try (OutputStream out = call.getResponseBody()) {
-                    out.write(bytes);
-                }
-            }
-        } catch (IOException | IllegalStateException hungUp) {
-            // The caller left before the answer, or an answer was already sent: the work still counts.
-        }
-        return status;
     }
 
     /** `res [QUERY] [--method M] [--body B] [--content-type T]`: prints the answer, without a server. */
@@ -756,17 +634,18 @@ public class res implements HttpHandler {
         String method = "GET", query, body, contentType;
         boolean help;
 
-        static Options parse(String... args) {
+        static Options parse(String... words) {
             Options o = new Options();
-            for (int i = 0; i < args.length; i++) {
-                String option = args[i];
+            Args args = new Args(words);
+            while (args.hasNext()) {
+                String option = args.next();
                 switch (option) {
                     case "-h", "--help" -> o.help = true;
-                    case "--method" -> o.method = value(args, ++i, option);
-                    case "--body" -> o.body = value(args, ++i, option);
-                    case "--content-type" -> o.contentType = value(args, ++i, option);
+                    case "--method" -> o.method = args.value(option);
+                    case "--body" -> o.body = args.value(option);
+                    case "--content-type" -> o.contentType = args.value(option);
                     default -> {
-                        if (option.startsWith("-") && !option.isEmpty()) throw new IllegalArgumentException("unknown option: " + option);
+                        if (option.startsWith("-") && !option.isEmpty()) throw Args.unknown(option);
                         if (o.query != null) throw new IllegalArgumentException("one QUERY only, not " + option + " too: join them with & ('a=1&b=2')");
                         o.query = option.startsWith("?") ? option.substring(1) : option;
                     }
@@ -775,11 +654,6 @@ public class res implements HttpHandler {
             if (o.query == null) o.query = "";
             return o;
         }
-    }
-
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length) throw new IllegalArgumentException("no value given for " + option);
-        return args[i];
     }
 
     static final String USAGE = """

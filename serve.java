@@ -1,11 +1,14 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES res.java Php.java Idempotency.java Store.java Page.java EventLog.java Tls.java Command.java Monitor.java test.java
+//SOURCES res.java call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java tls/*.java caller/*.java server/*.java
 //DEPS org.xerial:sqlite-jdbc:3.54.1.0
 //DEPS org.postgresql:postgresql:42.7.14
 //JAVA_OPTIONS -Xmx320m --enable-native-access=ALL-UNNAMED
 //COMPILE_OPTIONS -XDignore.symbol.file
 
+import call.Work;
+import cli.Args;
+import cli.Token;
 import com.sun.net.httpserver.Filter;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
@@ -13,7 +16,19 @@ import com.sun.net.httpserver.HttpHandlers;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import http.Bearer;
+import server.Command;
+import server.EventLog;
+import server.Listeners;
+import server.Log;
+import server.Monitor;
+import server.NotFound;
+import server.Page;
+import server.ProtocolCheck;
+import store.Store;
 import sun.misc.Signal;
+import text.Shown;
+import tls.Tls;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -22,30 +37,18 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 /**
  * The launcher, `php -S 127.0.0.1:8080` ported: serves res.php (and /res) on com.sun.net.httpserver,
@@ -157,66 +160,10 @@ public class serve {
                         System.exit(server.stop(grace, "SIG" + signal.getName()) == 0 ? 0 : 1));
                 } else {
                     server.log.line(null, "Stopping at once (a second signal, SIG" + signal.getName() + "): "
-                        + plural(server.working(), "call") + " abandoned");
+                        + Shown.plural(server.working(), "call") + " abandoned");
                     Runtime.getRuntime().halt(128 + signal.getNumber());
                 }
             });
-        }
-    }
-
-    static String plural(long n, String what) {
-        return n + " " + what + (n == 1 ? "" : "s");
-    }
-
-    /**
-     * Every listener of the endpoint's events (the log, the page, the events file, a test's recorder),
-     * each told in turn; one that throws is reported in the log and the others are told all the same.
-     */
-    static final class Listeners implements res.Listener {
-        private final List<res.Listener> all = new CopyOnWriteArrayList<>();
-        private final Log log;
-
-        Listeners(Log log) {
-            this.log = log;
-            all.add(log);
-        }
-
-        void add(res.Listener listener) {
-            all.add(listener);
-        }
-
-        void remove(res.Listener listener) {
-            all.remove(listener);
-        }
-
-        @Override
-        public void accepted(res.Call call) {
-            each(l -> l.accepted(call));
-        }
-
-        @Override
-        public void started(res.Call call) {
-            each(l -> l.started(call));
-        }
-
-        @Override
-        public void warning(res.Call call, String text) {
-            each(l -> l.warning(call, text));
-        }
-
-        @Override
-        public void done(res.Done done) {
-            each(l -> l.done(done));
-        }
-
-        private void each(java.util.function.Consumer<res.Listener> event) {
-            for (res.Listener l : all) {
-                try {
-                    event.accept(l);
-                } catch (RuntimeException e) {
-                    log.line(null, "A listener failed (" + l.getClass().getName() + "): " + e);
-                }
-            }
         }
     }
 
@@ -241,15 +188,15 @@ public class serve {
             this.calls = calls;
             this.log = log;
             this.listeners = new Listeners(log);
-            this.rejections = log.rejectionsOf(http.getAddress().getPort());
+            this.rejections = log.rejectionsOf(http.getAddress().getPort(), MAX_HEAD_BYTES);
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
-                options.tls == null ? test.jdkTls() : test.trusting(Path.of(options.tlsCert)));
+                options.tls == null ? Tls.jdk() : Tls.trusting(Path.of(options.tlsCert)));
             listeners.add(page);
             this.command = options.run == null ? null : new Command(options.run, options.workTimeout);
-            res.Work work = command != null ? command : options.work;
+            Work work = command != null ? command : options.work;
             this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work, options.queue),
                 calls, listeners, store);
-            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted, store);
+            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted, store == null ? null : store::report);
             if (store == null) listeners.add(monitor);
         }
 
@@ -279,7 +226,7 @@ public class serve {
             server.route(http, log);
             http.start();
             log.line(null, "asynccall Development Server (" + server.url() + ") started");
-            log.line(null, store != null ? "Store: " + Store.shown(options.store) + ", " + plural(store.backlog(), "call")
+            log.line(null, store != null ? "Store: " + Shown.storeUrl(options.store) + ", " + Shown.plural(store.backlog(), "call")
                     + " waiting; Idempotency-Keys are kept as long as their calls"
                 : "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
                 + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
@@ -298,7 +245,7 @@ public class serve {
          * rest 404. Every request is logged on arrival and checked as an HTTP server must first.
          */
         private void route(HttpServer http, Log log) {
-            HttpHandler notFound = call -> notFound(call, log);
+            HttpHandler notFound = new NotFound(log);
             Map<String, HttpHandler> routes = new LinkedHashMap<>();
             for (String path : List.of("/res.php", "/res")) routes.put(path, endpoint);
             for (String path : List.of("/test.php", "/test")) routes.put(path, call -> page(call, false));
@@ -314,7 +261,7 @@ public class serve {
                     : call.getRequestURI().getPath().equals(path)) && (!getOnly || methods.contains(call.getRequestMethod())), handler, notFound);
                 List<Filter> filters = http.createContext(path, exact).getFilters();
                 filters.add(Filter.beforeHandler("log arrivals", log::arrival));
-                filters.add(new Sane(log));
+                filters.add(new ProtocolCheck(log));
             });
         }
 
@@ -326,8 +273,7 @@ public class serve {
             int status = 200;
             try (call) {
                 if (!endpoint.trusted(call)) {
-                    call.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                    res.send(call, 401, res.UNAUTHORIZED + "\n", res.hasBody(call));
+                    Bearer.refuse(call);
                 } else if (events) {
                     page.events(call);
                 } else {
@@ -367,7 +313,7 @@ public class serve {
             if (store != null) store.stopTaking();
             int working = working();
             log.line(null, "Stopping (" + why + "): no new calls; " + (working == 0 ? "no call is working"
-                : plural(working, "call") + " still working, waiting up to " + grace.toMillis() / 1000.0 + " s for them"
+                : Shown.plural(working, "call") + " still working, waiting up to " + grace.toMillis() / 1000.0 + " s for them"
                 + (why.startsWith("SIG") ? " (signal again to stop at once)" : "")));
             // The JDK's stop closes the listener at once, then waits for exchanges: interrupted once no call works.
             Thread closing = Thread.ofPlatform().name("closing connections").start(() ->
@@ -395,8 +341,8 @@ public class serve {
             if (store != null) abandoned = 0;
             log.remove(rejections);
             String took = String.format(Locale.ROOT, "%.1f s", (System.nanoTime() - start) / 1e9);
-            log.line(null, abandoned > 0 ? "Stopped after " + took + ": " + plural(abandoned, "call") + " abandoned"
-                : left > 0 ? "Stopped after " + took + ": " + plural(left, "call") + " left in the store for the next start"
+            log.line(null, abandoned > 0 ? "Stopped after " + took + ": " + Shown.plural(abandoned, "call") + " abandoned"
+                : left > 0 ? "Stopped after " + took + ": " + Shown.plural(left, "call") + " left in the store for the next start"
                 : left < 0 ? "Stopped after " + took + ": the store did not answer; what it holds is worked on the next start"
                 : "Stopped after " + took + (working == 0 ? "" : ": every call finished"));
             return abandoned;
@@ -408,207 +354,6 @@ public class serve {
         }
     }
 
-    /**
-     * What every request is checked for before its handler, as nginx does: HTTP/1.0 or 1.1 only (505),
-     * exactly one Host header in HTTP/1.1 (400). A request without a body has it read to its (empty)
-     * end here, so that the JDK keeps the connection for the next request.
-     */
-    static final class Sane extends Filter {
-        private final Log log;
-
-        Sane(Log log) {
-            this.log = log;
-        }
-
-        @Override
-        public void doFilter(HttpExchange call, Chain chain) throws IOException {
-            String protocol = call.getProtocol();
-            List<String> hosts = call.getRequestHeaders().get("Host");
-            String refusal = null;
-            int status = 400;
-            if (!protocol.equals("HTTP/1.1") && !protocol.equals("HTTP/1.0")) {
-                status = 505;
-                refusal = "HTTP Version Not Supported: HTTP/1.1 and HTTP/1.0 only";
-            } else if (protocol.equals("HTTP/1.1") && (hosts == null || hosts.size() != 1)) {
-                refusal = "Bad Request: an HTTP/1.1 request has exactly one Host header";
-            }
-            if (refusal == null) {
-                if (!res.hasBody(call)) call.getRequestBody().read();
-                chain.doFilter(call);
-                return;
-            }
-            try (call) {
-                res.send(call, status, refusal + "\n", true);
-            }
-            log.line(call.getRemoteAddress(), "[" + status + "]: " + call.getRequestMethod() + " " + call.getRequestURI() + " - " + refusal);
-        }
-
-        @Override
-        public String description() {
-            return "HTTP version and Host";
-        }
-    }
-
-    private static void notFound(HttpExchange call, Log log) {
-        try (call) {
-            res.send(call, 404, "404 Not Found\n", res.hasBody(call));
-        }
-        log.line(call.getRemoteAddress(), "[404]: " + call.getRequestMethod() + " " + call.getRequestURI() + " - No such file or directory");
-    }
-
-    /** The php -S 8.2 log: "[Wed Nov 25 16:33:14 2026] 127.0.0.1:47790 text", control characters escaped. */
-    static final class Log implements res.Listener {
-        private static final DateTimeFormatter ASCTIME = DateTimeFormatter.ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.US);
-        /** "REQUEST LINE [400 Bad Request] (why)": a refusal of the JDK's own, which says why (ours say "()"). */
-        private static final java.util.regex.Pattern REFUSAL = java.util.regex.Pattern.compile("(?s).* \\[4\\d\\d .*\\] \\(.+\\)");
-        /**
-         * The JDK's HTTP server reports what it refuses before any handler runs only in its debug log:
-         * this is the one place that reads it.
-         */
-        private static final Logger JDK_HTTP = Logger.getLogger("com.sun.net.httpserver");
-        private final OutputStream out;
-        private final boolean verbose;
-        private final AtomicInteger failedAccepts = new AtomicInteger();
-        private final AtomicLong lastFailedAcceptLine = new AtomicLong(System.nanoTime() - 2_000_000_000L);
-
-        Log(OutputStream out, boolean verbose) {
-            this.out = out;
-            this.verbose = verbose;
-        }
-
-        @Override
-        public void warning(res.Call call, String text) {
-            line(call.from(), text);
-        }
-
-        /** "[status]: METHOD URI", a note after " - ", and with -v the answer (at most res.ANSWER_KEPT bytes of it). */
-        @Override
-        public void done(res.Done done) {
-            res.Call call = done.call();
-            String line = "[" + done.status() + "]: " + call.method() + " " + call.uri() + (done.note() == null ? "" : " - " + done.note());
-            if (verbose && done.answer() != null) {
-                line += "\n" + done.answer().stripTrailing();
-                long left = done.answerBytes() - done.answer().length();
-                if (left > 0) line += "\n... (" + left + " more bytes of this answer are not logged)";
-            }
-            line(call.from(), line);
-        }
-
-        /**
-         * Brings into this log what the JDK's server refuses before any handler runs, which it reports
-         * only in its debug log: a malformed request or conflicting headers ("Invalid request (...)", as
-         * php -S says), a request line or headers past its limit, a request that did not arrive within
-         * the request timeout, and connections it cannot accept (one line a second at most, and a count
-         * when it accepts again). Lines naming another server's port are left to that server.
-         */
-        Handler rejectionsOf(int port) {
-            Handler h = new Handler() {
-                @Override
-                public void publish(LogRecord r) {
-                    // Called for each of the JDK's debug records, several a request: cheap tests first.
-                    String m = r.getMessage();
-                    if (m == null) return;
-                    Throwable thrown = r.getThrown();
-                    if (thrown != null) {
-                        if (m.startsWith("Dispatcher")) failedAccept(thrown);
-                        if (m.startsWith("ServerImpl.Exchange") && String.valueOf(thrown.getMessage()).startsWith("Maximum")) {
-                            line(null, "Invalid request (request line and headers over " + MAX_HEAD_BYTES
-                                + " bytes: closed without an answer)");
-                        }
-                    } else if (m.startsWith("closing: no request")) {
-                        if (m.contains(":" + port + " remote=")) {
-                            line(null, "Invalid request (no complete request within the request timeout: "
-                                + m.replaceAll(".*remote=/?([^\\]]*)\\].*", "$1") + " closed)");
-                        }
-                    } else if (m.contains(" [4") && !m.endsWith("()") && REFUSAL.matcher(m).matches()) {
-                        line(null, "Invalid request (" + (m.length() <= 300 ? m : m.substring(0, 300) + "... " + m.length() + " chars") + ")");
-                    }
-                }
-
-                @Override
-                public void flush() {}
-
-                @Override
-                public void close() {}
-            };
-            JDK_HTTP.setLevel(Level.FINER);
-            JDK_HTTP.setUseParentHandlers(false);
-            JDK_HTTP.addHandler(h);
-            return h;
-        }
-
-        private void failedAccept(Throwable why) {
-            long now = System.nanoTime(), last = lastFailedAcceptLine.get();
-            int n = failedAccepts.incrementAndGet();
-            if (now - last > 1_000_000_000L && lastFailedAcceptLine.compareAndSet(last, now)) {
-                line(null, "Cannot accept connections: " + why.getMessage() + " (" + n + " failed accepts so far;"
-                    + " waiting connections stay queued)");
-            }
-        }
-
-        /** A call arrived: "Accepted", after a count of failed accepts if there were some. */
-        void arrival(HttpExchange call) {
-            int failed = failedAccepts.getAndSet(0);
-            if (failed > 0) line(null, "Accepting connections again, after " + failed + " failed accepts");
-            line(call.getRemoteAddress(), "Accepted");
-        }
-
-        void remove(Handler h) {
-            JDK_HTTP.removeHandler(h);
-        }
-
-        /** Writes one entry; a byte string from a request is shown safely: no raw control characters. */
-        void line(InetSocketAddress from, String text) {
-            String who = from == null ? "" : address(from) + " ";
-            String entry = "[" + ASCTIME.format(ZonedDateTime.now()) + "] " + who + safe(text) + "\n";
-            synchronized (out) {
-                try {
-                    out.write(entry.getBytes(StandardCharsets.UTF_8));
-                    out.flush();
-                } catch (IOException e) {
-                    // Nowhere left to log to; the calls go on.
-                }
-            }
-        }
-
-        static String address(InetSocketAddress a) {
-            String host = a.getAddress().getHostAddress();
-            return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
-        }
-
-        /**
-         * A byte string (one char per byte) made safe for a terminal and a log reader: valid UTF-8 stays
-         * readable; invalid bytes and control characters other than a line break become \xNN, and the
-         * characters that move or hide text (line and paragraph separators, bidi controls, the byte
-         * order mark, interlinear annotation) an escape of their code point in braces; every line after
-         * the first is indented so that it cannot pass for a log entry of its own.
-         */
-        static String safe(String bytes) {
-            String text = bytes;
-            boolean utf8 = true;
-            try {
-                text = StandardCharsets.UTF_8.newDecoder()
-                    .decode(ByteBuffer.wrap(bytes.getBytes(StandardCharsets.ISO_8859_1))).toString();
-            } catch (CharacterCodingException notUtf8) {
-                utf8 = false;
-            }
-            StringBuilder out = new StringBuilder(text.length());
-            for (int i = 0; i < text.length(); i++) {
-                char c = text.charAt(i);
-                if (c == '\n' && i + 1 < text.length()) {
-                    out.append("\n    ");
-                } else if (Character.isISOControl(c) || (!utf8 && c > 0x7f)) {
-                    out.append(String.format("\\x%02X", (int) c & 0xff));
-                } else if (utf8 && test.movesText(c)) {
-                    out.append(String.format("\\u{%04X}", (int) c));
-                } else {
-                    out.append(c);
-                }
-            }
-            return out.toString();
-        }
-    }
-
     static final class Options {
         String host = "127.0.0.1";
         int port = 8080;
@@ -617,42 +362,44 @@ public class serve {
         int workers, queue = 10_000;
         String token, events, tlsCert, tlsKey, run, store;
         Duration workTimeout, keep = Duration.ofHours(1), lease = Duration.ofSeconds(30);
-        res.Work work;
+        Work work;
         javax.net.ssl.SSLContext tls;
         boolean verbose, help, insecure;
 
-        static Options parse(String... args) {
+        static Options parse(String... words) {
             Options o = new Options();
             String tokenFile = null;
-            for (int i = 0; i < args.length; i++) {
-                String option = args[i];
+            Args args = new Args(words);
+            while (args.hasNext()) {
+                String option = args.next();
                 switch (option) {
                     case "-h", "--help" -> o.help = true;
                     case "-v", "--verbose" -> o.verbose = true;
                     case "--insecure" -> o.insecure = true;
-                    case "--sleep" -> o.sleep = seconds(value(args, ++i, option), option);
-                    case "--grace" -> o.grace = seconds(value(args, ++i, option), option);
-                    case "--workers" -> o.workers = count(value(args, ++i, option), option);
-                    case "--queue" -> o.queue = count(value(args, ++i, option), option);
-                    case "--token-file" -> tokenFile = value(args, ++i, option);
-                    case "--events" -> o.events = value(args, ++i, option);
-                    case "--run" -> o.run = command(value(args, ++i, option));
-                    case "--work-timeout" -> o.workTimeout = positive(seconds(value(args, ++i, option), option), option, args[i]);
-                    case "--keep" -> o.keep = positive(seconds(value(args, ++i, option), option), option, args[i]);
-                    case "--store" -> o.store = value(args, ++i, option);
+                    case "--sleep" -> o.sleep = args.seconds(option);
+                    case "--grace" -> o.grace = args.seconds(option);
+                    case "--workers" -> o.workers = args.count(option);
+                    case "--queue" -> o.queue = args.count(option);
+                    case "--token-file" -> tokenFile = args.value(option);
+                    case "--events" -> o.events = args.value(option);
+                    case "--run" -> o.run = command(args.value(option));
+                    case "--work-timeout" -> o.workTimeout = args.positiveSeconds(option);
+                    case "--keep" -> o.keep = args.positiveSeconds(option);
+                    case "--store" -> o.store = args.value(option);
                     case "--lease" -> {
-                        o.lease = seconds(value(args, ++i, option), option);
-                        if (o.lease.compareTo(Duration.ofSeconds(1)) < 0) throw new IllegalArgumentException("invalid value given for --lease: " + args[i] + " (at least 1)");
+                        o.lease = args.seconds(option);
+                        // Shorter, a GC pause would lose it.
+                        if (o.lease.compareTo(Duration.ofSeconds(1)) < 0) throw Args.invalid(option, args.current() + " (at least 1)");
                     }
-                    case "--tls-cert" -> o.tlsCert = value(args, ++i, option);
-                    case "--tls-key" -> o.tlsKey = value(args, ++i, option);
+                    case "--tls-cert" -> o.tlsCert = args.value(option);
+                    case "--tls-key" -> o.tlsKey = args.value(option);
                     default -> {
-                        if (option.startsWith("-")) throw new IllegalArgumentException("unknown option: " + option);
+                        if (option.startsWith("-")) throw Args.unknown(option);
                         o.address(option);
                     }
                 }
             }
-            o.token = tokenFile != null ? token(tokenFile) : tokenValue(System.getenv("ASYNCCALL_TOKEN"), "ASYNCCALL_TOKEN");
+            o.token = Token.read(tokenFile);
             if ((o.tlsCert == null) != (o.tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
             if (o.tlsCert != null) o.tls = Tls.server(Path.of(o.tlsCert), Path.of(o.tlsKey));
             return o;
@@ -689,56 +436,9 @@ public class serve {
             throw new IllegalArgumentException("invalid value given for HOST:PORT: " + s);
         }
 
-        static String token(String file) {
-            try {
-                return tokenValue(Files.readString(Path.of(file), StandardCharsets.UTF_8).strip(), "--token-file " + file);
-            } catch (IOException | java.io.UncheckedIOException e) {
-                throw new IllegalArgumentException("cannot read --token-file " + file + ": " + e.getMessage());
-            }
-        }
-
-        /** A token goes into a header: 1 to 1024 visible ASCII characters. */
-        static String tokenValue(String token, String where) {
-            if (token == null) return null;
-            if (!token.matches("[\\x21-\\x7e]{1,1024}")) {
-                throw new IllegalArgumentException("invalid token in " + where + ": 1 to 1024 visible ASCII characters");
-            }
-            return token;
-        }
-
-        private static String value(String[] args, int i, String option) {
-            if (i >= args.length) throw new IllegalArgumentException("no value given for " + option);
-            return args[i];
-        }
-
-        private static Duration seconds(String s, String option) {
-            try {
-                double v = Double.parseDouble(s);
-                if (v >= 0 && v <= 86_400 && !s.matches(".*[a-zA-Z].*")) return Duration.ofNanos(Math.round(v * 1e9));
-            } catch (NumberFormatException bad) {
-                // said below
-            }
-            throw new IllegalArgumentException("invalid value given for " + option + ": " + s);
-        }
-
-        private static Duration positive(Duration d, String option, String given) {
-            if (d.isZero()) throw new IllegalArgumentException("invalid value given for " + option + ": " + given + " (more than 0)");
-            return d;
-        }
-
         private static String command(String s) {
             if (s.isBlank() || s.indexOf('\0') >= 0) throw new IllegalArgumentException("invalid value given for --run: a command line for sh -c");
             return s;
-        }
-
-        private static int count(String s, String option) {
-            try {
-                int v = Integer.parseInt(s);
-                if (v > 0) return v;
-            } catch (NumberFormatException bad) {
-                // said below
-            }
-            throw new IllegalArgumentException("invalid value given for " + option + ": " + s);
         }
     }
 

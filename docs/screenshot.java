@@ -2,7 +2,7 @@
 //JAVA 21+
 //DEPS org.seleniumhq.selenium:selenium-chrome-driver:4.52.0
 //DEPS org.seleniumhq.selenium:selenium-support:4.52.0
-//SOURCES ../serve.java ../res.java ../Php.java ../Idempotency.java ../Page.java ../EventLog.java ../Tls.java ../Command.java ../Monitor.java ../test.java ../tests/Browser.java
+//SOURCES ../serve.java ../tests/Browser.java
 
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;

@@ -2,12 +2,13 @@
 //JAVA 21+
 //SOURCES ../serve.java
 
+import text.Json;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,18 +57,9 @@ public class webhook {
 
     /** PHP's request variables (maps of Long or String keys, byte-string values) as JSON text. */
     static String json(Object v) {
-        if (v instanceof Map<?, ?> m) {
-            List<String> fields = new ArrayList<>();
-            m.forEach((k, x) -> fields.add(json(String.valueOf(k)) + ":" + json(x)));
-            return "{" + String.join(",", fields) + "}";
-        }
-        String s = new String(String.valueOf(v).getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
-        StringBuilder out = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') out.append('\\').append(c);
-            else if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
-            else out.append(c);
-        }
-        return out.append('"').toString();
+        if (!(v instanceof Map<?, ?> m)) return Json.bytes(String.valueOf(v));
+        List<String> fields = new ArrayList<>();
+        m.forEach((k, x) -> fields.add(Json.bytes(String.valueOf(k)) + ":" + json(x)));
+        return "{" + String.join(",", fields) + "}";
     }
 }

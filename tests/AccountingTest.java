@@ -1,3 +1,7 @@
+import call.Call;
+import call.Done;
+import call.Listener;
+
 import org.junit.jupiter.api.Test;
 
 import java.net.Socket;
@@ -15,15 +19,15 @@ class AccountingTest {
 
     @Test
     void aListenerThatThrowsIsReportedAndNeitherTheCallNorTheCountIsBroken() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0")) {
-            server.server.listeners.add(new res.Listener() {
+        try (TestServer server = new TestServer("--sleep", "0")) {
+            server.server.listeners.add(new Listener() {
                 @Override
-                public void accepted(res.Call call) {
+                public void accepted(Call call) {
                     throw new IllegalStateException("broken on arrival");
                 }
 
                 @Override
-                public void done(res.Done done) {
+                public void done(Done done) {
                     throw new IllegalStateException("broken at the end");
                 }
             });
@@ -39,7 +43,7 @@ class AccountingTest {
 
     @Test
     void aPageLikeIdempotencyKeyAndAHalfSentRequestDoNotHoldAGracefulStop() throws Exception {
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0", "--grace", "20");
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "0", "--grace", "20");
              Socket half = new Socket("127.0.0.1", server.port)) {
             for (String key : new String[] {"page-x", "page-", "page-0123456789abcdef-curl-get"}) {
                 String answer = Support.raw(server.port, "POST /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nIdempotency-Key: " + key

@@ -19,12 +19,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * served. One test per case; README's "Bad input" table lists the same answers.
  */
 class BadInputTest {
-    static Support.Server server;
+    static TestServer server;
     static int normal;
 
     @BeforeAll
     static void start() throws Exception {
-        server = new Support.Server("--sleep", "0", "-v");
+        server = new TestServer("--sleep", "0", "-v");
     }
 
     @AfterAll
@@ -38,7 +38,7 @@ class BadInputTest {
         String answer = Support.raw(server.port(), "GET /res.php?after=" + id + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + "Connection: close\r\nPrefer: respond-async\r\n\r\n");
         assertEquals(202, Support.status(answer), answer);
-        server.calls.await(Support.ended(202, "GET", "/res\\.php\\?after=" + id), Duration.ofSeconds(5));
+        server.calls.await(Recorder.ended(202, "GET", "/res\\.php\\?after=" + id), Duration.ofSeconds(5));
         server.log.await("\\[202\\]: GET /res\\.php\\?after=" + id + "\n", Duration.ofSeconds(5));
         assertNoRawControlCharacters();
     }

@@ -72,16 +72,6 @@ class CommandLineTest {
     }
 
     @Test
-    void testRunsWithTheDefaultJavaEvenWhenItIs17() throws Exception {
-        // The machine's default java (17 on Debian 12): plain `java test.java` works there too.
-        Process p = new ProcessBuilder("java", "test.java", "-h").directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
-        assertTrue(out.startsWith("Usage: test "), out);
-    }
-
-    @Test
     void serveRejectsBadArguments() {
         for (String[] args : new String[][] {{"--nope"}, {"--sleep"}, {"--sleep", "-1"}, {"--sleep", "abc"}, {"--sleep", "NaN"},
                 {"--workers", "0"}, {"--workers", "x"}, {"127.0.0.1"}, {"127.0.0.1:99999"}, {":8080"}}) {

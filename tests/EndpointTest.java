@@ -1,3 +1,5 @@
+import caller.Send;
+
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
@@ -16,7 +18,7 @@ class EndpointTest {
 
     @Test
     void preferRespondAsyncIsAnswered202AtOnceAndTheWorkIsDoneAfter() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "3")) {
+        try (TestServer server = new TestServer("--sleep", "3")) {
             long start = System.nanoTime();
             String answer = Support.raw(server.port(), GET + "Prefer: respond-async, wait=10\r\n\r\n");
             long answeredMs = (System.nanoTime() - start) / 1_000_000;
@@ -26,19 +28,19 @@ class EndpointTest {
             assertTrue(answer.toLowerCase().contains("\r\nx-content-type-options: nosniff\r\n"), answer);
             assertTrue(answeredMs < 1500, "202 came after " + answeredMs + " ms, the work takes 3000");
             assertEquals(0, server.log.count("\\[202\\]"), "logged as done before the work was done");
-            Support.LogSink.Entry done = server.log.await("\\[202\\]: GET /res\\.php\\?hello=world%21$", Duration.ofSeconds(10));
+            LogSink.Entry done = server.log.await("\\[202\\]: GET /res\\.php\\?hello=world%21$", Duration.ofSeconds(10));
             assertTrue(done.nanos() - start >= 2_900_000_000L, "the work ended early");
         }
     }
 
     @Test
     void aCallerThatHangsUpNeverStopsTheWork() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "1", "-v")) {
+        try (TestServer server = new TestServer("--sleep", "1", "-v")) {
             try (Socket s = new Socket("127.0.0.1", server.port())) {
                 s.getOutputStream().write((GET + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
                 server.log.await("Accepted$", Duration.ofSeconds(5));
             } // hung up before any answer
-            Support.LogSink.Entry done = server.log.await("\\[200\\]: GET /res\\.php\\?hello=world%21\n", Duration.ofSeconds(10));
+            LogSink.Entry done = server.log.await("\\[200\\]: GET /res\\.php\\?hello=world%21\n", Duration.ofSeconds(10));
             assertTrue(done.text().contains("[hello] => world!"), done.text());
             assertEquals(0, server.log.count("(?i)exception|broken pipe"), String.join("\n", server.log.texts()));
         }
@@ -46,11 +48,11 @@ class EndpointTest {
 
     @Test
     void twoCallsWithSleep1FinishTogether() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "1")) {
+        try (TestServer server = new TestServer("--sleep", "1")) {
             long start = System.nanoTime();
-            test.sendSock("POST", server.url("/res.php"), Map.of("n", "1"), null);
-            test.sendSock("POST", server.url("/res.php"), Map.of("n", "2"), null);
-            List<Support.LogSink.Entry> done = server.log.await("\\[200\\]: POST", 2, Duration.ofSeconds(10));
+            Send.sendSock("POST", server.url("/res.php"), Map.of("n", "1"), null);
+            Send.sendSock("POST", server.url("/res.php"), Map.of("n", "2"), null);
+            List<LogSink.Entry> done = server.log.await("\\[200\\]: POST", 2, Duration.ofSeconds(10));
             long last = Math.max(done.get(0).nanos(), done.get(1).nanos()) - start;
             // One after the other would take 2 s; together they take one --sleep.
             assertTrue(last < 1_800_000_000L, "both done after " + last / 1_000_000 + " ms");
@@ -59,9 +61,9 @@ class EndpointTest {
 
     @Test
     void withOneWorkerCallsFinishOneSleepApartAsUnderPhpS() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0.5", "--workers", "1")) {
-            for (int i = 0; i < 3; i++) test.sendSock("GET", server.url("/res.php"), Map.of("n", i), null);
-            List<Support.LogSink.Entry> done = server.log.await("\\[200\\]: GET", 3, Duration.ofSeconds(10));
+        try (TestServer server = new TestServer("--sleep", "0.5", "--workers", "1")) {
+            for (int i = 0; i < 3; i++) Send.sendSock("GET", server.url("/res.php"), Map.of("n", i), null);
+            List<LogSink.Entry> done = server.log.await("\\[200\\]: GET", 3, Duration.ofSeconds(10));
             for (int i = 1; i < 3; i++) {
                 long gap = done.get(i).nanos() - done.get(i - 1).nanos();
                 assertTrue(gap >= 400_000_000L, "finished " + gap / 1_000_000 + " ms apart");
@@ -71,11 +73,11 @@ class EndpointTest {
 
     @Test
     void aFullBacklogTellsCallersToComeBackAndEveryAcceptedCallIsWorked() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0.2", "--workers", "1", "--queue", "50");
+        try (TestServer server = new TestServer("--sleep", "0.2", "--workers", "1", "--queue", "50");
              java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
             List<Integer> statuses = new java.util.ArrayList<>();
             for (int i = 0; i < 120; i++) {
-                var r = test.sendCURL(client, "POST", server.url("/res.php"), Map.of("n", i), java.time.Duration.ofSeconds(5), "Prefer", "respond-async");
+                var r = Send.sendCURL(client, "POST", server.url("/res.php"), Map.of("n", i), java.time.Duration.ofSeconds(5), "Prefer", "respond-async");
                 statuses.add(r.statusCode());
                 if (r.statusCode() == 503) assertEquals("1", r.headers().firstValue("Retry-After").orElse(null));
             }
@@ -94,7 +96,7 @@ class EndpointTest {
 
     @Test
     void bothRoutesServeTheEndpointAndEverythingElseIs404() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0")) {
+        try (TestServer server = new TestServer("--sleep", "0")) {
             String ok = Support.raw(server.port(), GET.replace("/res.php", "/res") + "\r\n");
             assertEquals(200, Support.status(ok));
             assertTrue(ok.toLowerCase().contains("\r\ncontent-type: text/plain; charset=utf-8\r\n"), ok);
@@ -110,7 +112,7 @@ class EndpointTest {
 
     @Test
     void aBodyOver8MiBIsRefused413WithoutBeingRead() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0");
+        try (TestServer server = new TestServer("--sleep", "0");
              Socket s = new Socket("127.0.0.1", server.port())) {
             s.setSoTimeout(10_000);
             String head = "POST /res.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"

@@ -13,7 +13,7 @@ class FaultTest {
 
     @Test
     void withAt256OpenFilesAThousandConnectionsAtOnceAreCappedAndTheServerServesOnceTheyAreGone() throws Exception {
-        try (Support.ServerProcess server = new Support.ServerProcess("ulimit -n 256;", "127.0.0.1:0", "--sleep", "0")) {
+        try (ServeProcess server = new ServeProcess("ulimit -n 256;", "127.0.0.1:0", "--sleep", "0")) {
             List<Socket> sockets = new ArrayList<>();
             try {
                 for (int i = 0; i < 1000; i++) sockets.add(new Socket("127.0.0.1", server.port));
@@ -37,7 +37,7 @@ class FaultTest {
                 }
             }
             assertEquals(202, Support.status(answer), answer);
-            server.calls.await(Support.ended(202, "GET", "/res\\.php\\?after=fault"), Duration.ofSeconds(10));
+            server.calls.await(Recorder.ended(202, "GET", "/res\\.php\\?after=fault"), Duration.ofSeconds(10));
             assertEquals(0, server.log.count("Too many open files"), String.join("\n", server.log.texts()));
             assertTrue(server.process.isAlive());
         }

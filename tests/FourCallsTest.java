@@ -1,3 +1,5 @@
+import call.Done;
+
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +24,7 @@ class FourCallsTest {
 
     @Test
     void theFourCallsReturnAtOnceAndAreAllWorkedOnWithTheirData() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "5", "-v")) {
+        try (TestServer server = new TestServer("--sleep", "5", "-v")) {
             long fired = System.nanoTime();
             Support.Run run = Support.run(test::start, "--url", server.url("/res.php").toString());
             assertEquals(0, run.status(), run.err());
@@ -37,8 +39,8 @@ class FourCallsTest {
             assertTrue(lines.get(4).matches("4 calls fired in [\\d.]+ ms"), lines.get(4));
 
             // The work: each call ended once, about 5 s later, with its method and data.
-            List<res.Done> done = server.calls.await(d -> true, 4, Duration.ofSeconds(15));
-            for (res.Done d : done) {
+            List<Done> done = server.calls.await(d -> true, 4, Duration.ofSeconds(15));
+            for (Done d : done) {
                 assertTrue(server.calls.when(d) - fired > 4_000_000_000L, "done before the work was done: " + d);
                 assertEquals(PRINTED.replace("METHOD", d.call().method()), d.answer());
             }
@@ -57,7 +59,7 @@ class FourCallsTest {
 
     @Test
     void waitPrintsTheFourAnswersAsTheArticlesCommentedOutCodeWould() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "1")) {
+        try (TestServer server = new TestServer("--sleep", "1")) {
             Support.Run run = Support.run(test::start, "--wait", "--url", server.url("/res.php").toString());
             assertEquals(0, run.status(), run.err());
             String out = run.out();
@@ -75,7 +77,7 @@ class FourCallsTest {
 
     @Test
     void followPrintsEachAnswerAsItsCallFinishesFromTheMonitorsWithoutHoldingConnections() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "1.5")) {
+        try (TestServer server = new TestServer("--sleep", "1.5")) {
             Support.Run run = Support.run(test::start, "--follow", "--url", server.url("/res.php").toString());
             assertEquals(0, run.status(), run.out() + run.err());
             List<String> lines = run.out().lines().toList();

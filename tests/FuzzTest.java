@@ -1,3 +1,5 @@
+import php.Php;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,7 +64,7 @@ class FuzzTest {
     void start() throws Exception {
         phpPort = Support.closedPort();
         // The settings res.php is read with, given so that no php.ini changes them (display_errors off: warnings go to the log).
-        php = PhpPeerTest.phpS(phpPort, Map.of("RES_SLEEP", "0", "PHP_CLI_SERVER_WORKERS", "2"), new Support.LogSink(),
+        php = PhpPeerTest.phpS(phpPort, Map.of("RES_SLEEP", "0", "PHP_CLI_SERVER_WORKERS", "2"), new LogSink(),
             "-d", "request_order=GP", "-d", "variables_order=GPCS", "-d", "max_input_vars=1000", "-d", "max_input_nesting_level=64",
             "-d", "post_max_size=8M", "-d", "upload_max_filesize=2M", "-d", "max_file_uploads=20", "-d", "file_uploads=1",
             "-d", "max_multipart_body_parts=-1", "-d", "enable_post_data_reading=1", "-d", "display_errors=0", "-t", "tests/php");

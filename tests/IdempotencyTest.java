@@ -1,3 +1,5 @@
+import caller.Send;
+
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpClient;
@@ -16,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A restart loses nothing: retries while the endpoint is away, and an Idempotency-Key is worked on once. */
 class IdempotencyTest {
-    private static String call(Support.Server server, String key, String body, boolean respondAsync) throws Exception {
+    private static String call(TestServer server, String key, String body, boolean respondAsync) throws Exception {
         return Support.raw(server.port(), "POST /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
             + "Content-Type: application/x-www-form-urlencoded\r\nIdempotency-Key: " + key + "\r\n"
             + (respondAsync ? "Prefer: respond-async\r\n" : "") + "Content-Length: " + body.length() + "\r\n\r\n" + body);
@@ -25,8 +27,8 @@ class IdempotencyTest {
     @Test
     void theSameKeyTwiceIsWorkedOnOnceAndTheRepeatGetsTheFirstStatus() throws Exception {
         String key = UUID.randomUUID().toString(), async = UUID.randomUUID().toString();
-        Support.Recorder calls;
-        try (Support.Server server = new Support.Server("--sleep", "0.5")) {
+        Recorder calls;
+        try (TestServer server = new TestServer("--sleep", "0.5")) {
             calls = server.calls;
             assertEquals(200, Support.status(call(server, key, "id=1", false)));
             String repeat = call(server, key, "id=1", false);
@@ -51,8 +53,8 @@ class IdempotencyTest {
     @Test
     void aRepeatWhileTheFirstIsWorkingIs409AndAKeyReusedForAnotherRequestIs422() throws Exception {
         String key = "order-17";
-        Support.Recorder calls;
-        try (Support.Server server = new Support.Server("--sleep", "3")) {
+        Recorder calls;
+        try (TestServer server = new TestServer("--sleep", "3")) {
             calls = server.calls;
             try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
                 // Two at once: whichever claims the key first is worked on, the other is told 409.
@@ -74,7 +76,7 @@ class IdempotencyTest {
     @Test
     void callsFiredWhileTheEndpointRestartsAreAllWorkedOnOnceAfterItIsBack() throws Exception {
         int port;
-        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0")) {
+        try (ServeProcess first = new ServeProcess("", "127.0.0.1:0", "--sleep", "0")) {
             port = first.port;
             first.signal("TERM");
             assertTrue(first.process.waitFor(20, TimeUnit.SECONDS));
@@ -87,21 +89,21 @@ class IdempotencyTest {
                 Map<String, String> data = Map.of("id", "r" + i);
                 String[] key = {"Idempotency-Key", UUID.randomUUID().toString()};
                 boolean sock = i % 2 == 0;
-                fired.add(callers.submit(() -> test.withRetries(20, true, () -> sock
-                    ? test.sendSock("POST", url, data, null, key)
-                    : test.sendCURL(client, "POST", url, data, Duration.ofSeconds(5), "Prefer", "respond-async", key[0], key[1]))));
+                fired.add(callers.submit(() -> Send.withRetries(20, true, () -> sock
+                    ? Send.sendSock("POST", url, data, null, key)
+                    : Send.sendCURL(client, "POST", url, data, Duration.ofSeconds(5), "Prefer", "respond-async", key[0], key[1]))));
             }
             fourCalls = callers.submit(() -> Support.run(test::start, "--url", url.toString(), "--retries", "20"));
-            try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:" + port, "--sleep", "0")) {
+            try (ServeProcess again = new ServeProcess("", "127.0.0.1:" + port, "--sleep", "0")) {
                 for (Future<Object> f : fired) f.get(60, TimeUnit.SECONDS);
                 Support.Run run = fourCalls.get(60, TimeUnit.SECONDS);
                 assertEquals(0, run.status(), run.out() + run.err());
                 again.calls.await(d -> d.note() == null && d.answer().contains("[id] => r"), 20, Duration.ofSeconds(20));
-                again.calls.await(Support.workedWith("            [hello] => world!"), 4, Duration.ofSeconds(20));
+                again.calls.await(Recorder.workedWith("            [hello] => world!"), 4, Duration.ofSeconds(20));
                 again.signal("TERM"); // every end is reported before the process exits
                 assertEquals(0, again.awaitExit(Duration.ofSeconds(20)));
                 for (int i = 0; i < 20; i++) {
-                    assertEquals(1, again.calls.count(Support.workedWith("            [id] => r" + i)), "r" + i + " once");
+                    assertEquals(1, again.calls.count(Recorder.workedWith("            [id] => r" + i)), "r" + i + " once");
                 }
             }
         }

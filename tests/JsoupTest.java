@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** An independent client: forms posted with jsoup reach res.java exactly as jsoup sent them. */
 class JsoupTest {
-    static Support.Server server;
+    static TestServer server;
     static final Map<String, String> FIELDS = new LinkedHashMap<>();
 
     static {
@@ -26,7 +26,7 @@ class JsoupTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = new Support.Server("--sleep", "0");
+        server = new TestServer("--sleep", "0");
     }
 
     @AfterAll

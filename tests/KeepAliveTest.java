@@ -63,7 +63,7 @@ class KeepAliveTest {
 
     @Test
     void oneAfterAnotherOnOneConnectionEveryRequestIsAnswered() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0");
+        try (TestServer server = new TestServer("--sleep", "0");
              Socket s = new Socket("127.0.0.1", server.port())) {
             s.setSoTimeout(10_000);
             InputStream in = new BufferedInputStream(s.getInputStream());
@@ -78,7 +78,7 @@ class KeepAliveTest {
 
     @Test
     void pipelinedOnOneConnectionEveryRequestIsAnswered() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0");
+        try (TestServer server = new TestServer("--sleep", "0");
              Socket s = new Socket("127.0.0.1", server.port())) {
             s.setSoTimeout(10_000);
             s.getOutputStream().write(String.join("", REQUESTS).getBytes(StandardCharsets.ISO_8859_1));
@@ -91,7 +91,7 @@ class KeepAliveTest {
 
     @Test
     void aRefusalWhoseBodyWasNotReadSaysConnectionClose() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0");
+        try (TestServer server = new TestServer("--sleep", "0");
              Socket s = new Socket("127.0.0.1", server.port())) {
             s.setSoTimeout(10_000);
             s.getOutputStream().write(("POST /nope HTTP/1.1\r\n" + HOST + "Content-Length: 3\r\n\r\nabc").getBytes(StandardCharsets.ISO_8859_1));
@@ -110,7 +110,7 @@ class KeepAliveTest {
     @Test
     void threeHundredConnectionsKeptAliveAtOnceAreEachAnsweredAgain() throws Exception {
         List<Socket> sockets = new ArrayList<>();
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0")) {
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "0")) {
             for (int i = 0; i < 300; i++) {
                 Socket s = new Socket("127.0.0.1", server.port);
                 sockets.add(s);

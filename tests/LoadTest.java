@@ -1,3 +1,6 @@
+import call.Done;
+import caller.Send;
+
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpClient;
@@ -28,19 +31,19 @@ class LoadTest {
     static final int SENDERS = 4;
 
     /** Fires call i: sendSock GET, sendSock POST, sendCURL GET, sendCURL POST in turn. */
-    private static void fire(HttpClient client, Support.ServerProcess server, int i) throws Exception {
+    private static void fire(HttpClient client, ServeProcess server, int i) throws Exception {
         Map<String, String> data = Map.of("id", "c" + i, "note", NOTE);
         String method = i % 2 == 0 ? "GET" : "POST";
         if (i % 4 < 2) {
-            test.sendSock(method, server.url("/res.php"), data, null);
+            Send.sendSock(method, server.url("/res.php"), data, null);
         } else {
-            var answer = test.sendCURL(client, method, server.url("/res.php"), data, Duration.ofSeconds(5), "Prefer", "respond-async");
+            var answer = Send.sendCURL(client, method, server.url("/res.php"), data, Duration.ofSeconds(5), "Prefer", "respond-async");
             assertEquals(202, answer.statusCode());
         }
     }
 
     /** Fires calls 0..n-1 from a few threads as fast as they go; returns the fires per second. */
-    private static double fireAll(Support.ServerProcess server, int n) throws Exception {
+    private static double fireAll(ServeProcess server, int n) throws Exception {
         AtomicInteger next = new AtomicInteger();
         long start = System.nanoTime();
         try (HttpClient client = HttpClient.newHttpClient(); ExecutorService senders = Executors.newFixedThreadPool(SENDERS)) {
@@ -58,7 +61,7 @@ class LoadTest {
 
     @Test
     void everyCallIsWorkedOnExactlyOnceWithItsExactData() throws Exception {
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0")) {
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "0")) {
             double perSecond = fireAll(server, N);
             server.calls.await(d -> d.note() == null, N, Duration.ofSeconds(120));
             double rss = server.peakRssMiB();
@@ -66,7 +69,7 @@ class LoadTest {
             assertEquals(0, server.awaitExit(Duration.ofSeconds(30))); // and every end it had is read
             Map<String, Integer> seen = new HashMap<>();
             Pattern id = Pattern.compile("\\[id\\] => (c\\d+)\n");
-            for (res.Done d : server.calls.done()) {
+            for (Done d : server.calls.done()) {
                 assertTrue(d.note() == null && (d.status() == 200 || d.status() == 202), d.toString());
                 Matcher m = id.matcher(d.answer());
                 assertTrue(m.find(), d.answer());
@@ -83,7 +86,7 @@ class LoadTest {
     @Test
     void allCallsAreHeldInFlightAtOnceAndAllFinish() throws Exception {
         int sleep = Math.max(10, N / 400);
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", String.valueOf(sleep))) {
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", String.valueOf(sleep))) {
             long start = System.nanoTime();
             fireAll(server, N);
             server.calls.awaitAccepted(N, Duration.ofSeconds(sleep));

@@ -1,7 +1,7 @@
+import call.Done;
+
 import org.junit.jupiter.api.Test;
 
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +31,7 @@ class MemoryTest {
         String body = form();
         String request = "POST /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPrefer: respond-async\r\n"
             + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "5", "-v");
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "5", "-v");
              ExecutorService callers = Executors.newFixedThreadPool(8)) {
             List<Future<String>> answers = new ArrayList<>();
             for (int i = 0; i < CALLS; i++) answers.add(callers.submit(() -> Support.raw(server.port, request)));
@@ -42,16 +42,16 @@ class MemoryTest {
             assertEquals(200, Support.status(ordinary), ordinary);
             assertTrue(Support.body(ordinary).contains("[ordinary] => 1\n"), ordinary);
             assertTrue((System.nanoTime() - start) / 1_000_000 < 20_000, "the ordinary call was held up");
-            List<res.Done> done = server.calls.await(d -> d.status() == 202 && d.note() == null, CALLS, Duration.ofSeconds(120));
-            for (res.Done d : done) {
+            List<Done> done = server.calls.await(d -> d.status() == 202 && d.note() == null, CALLS, Duration.ofSeconds(120));
+            for (Done d : done) {
                 assertEquals(51_357_269, d.answerBytes(), "print_r's whole length, as PHP's");
-                assertEquals(res.ANSWER_KEPT, d.answer().length());
+                assertEquals(Done.ANSWER_KEPT, d.answer().length());
             }
             double rss = server.peakRssMiB();
             server.log.await("\\.\\.\\. \\(51291733 more bytes of this answer are not logged\\)$", CALLS, Duration.ofSeconds(10));
             assertTrue(rss < 512, "peak RSS " + rss + " MiB");
             System.out.printf("     %d calls with 51 MB answers in flight: peak RSS %.0f MiB (serve.java's %s)%n", CALLS, rss,
-                Support.ServerProcess.JAVA_OPTIONS);
+                ServeProcess.JAVA_OPTIONS);
         }
     }
 }

@@ -1,6 +1,9 @@
+import call.Done;
+
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.OptionalInt;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -10,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every 202 names its call's monitor: queued, working, done or failed, as JSON, with the token when there is one. */
 class MonitorTest {
-    private static String get(Support.Server server, String target, String... headers) throws Exception {
+    private static String get(TestServer server, String target, String... headers) throws Exception {
         return Support.raw(server.port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + String.join("", headers) + "\r\n");
     }
 
@@ -22,7 +25,7 @@ class MonitorTest {
 
     @Test
     void aCallGoesFromQueuedToWorkingToDoneAndItsMonitorSaysSo() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "1", "--workers", "1")) {
+        try (TestServer server = new TestServer("--sleep", "1", "--workers", "1")) {
             String first = monitor(get(server, "/res.php?n=1", "Prefer: respond-async\r\n"));
             String second = monitor(get(server, "/res.php?n=2", "Prefer: respond-async\r\n"));
             server.calls.awaitAccepted(2, Duration.ofSeconds(5));
@@ -46,15 +49,15 @@ class MonitorTest {
 
     @Test
     void aFailedCommandsMonitorSaysFailedWithItsExitAndWithATokenTheMonitorNeedsIt() throws Exception {
-        try (Support.Server server = new Support.Server("--run", "echo nope >&2; exit 4")) {
+        try (TestServer server = new TestServer("--run", "echo nope >&2; exit 4")) {
             String location = monitor(get(server, "/res.php", "Prefer: respond-async\r\n"));
-            server.calls.await(d -> d.exit() == 4, Duration.ofSeconds(10));
+            server.calls.await(d -> d.exit().equals(OptionalInt.of(4)), Duration.ofSeconds(10));
             String body = Support.body(get(server, location));
             assertTrue(body.contains("\"state\":\"failed\"") && body.contains("\"status\":500,\"exit\":4,") && body.contains("\"note\":\"exit 4: nope\""), body);
         }
         java.nio.file.Path token = java.nio.file.Files.createTempFile("asynccall-token", "");
         java.nio.file.Files.writeString(token, "t0ken");
-        try (Support.Server server = new Support.Server("--sleep", "0", "--token-file", token.toString())) {
+        try (TestServer server = new TestServer("--sleep", "0", "--token-file", token.toString())) {
             String location = monitor(get(server, "/res.php", "Prefer: respond-async\r\n", "Authorization: Bearer t0ken\r\n"));
             server.calls.await(d -> d.note() == null, Duration.ofSeconds(5));
             assertEquals(401, Support.status(get(server, location)));
@@ -66,9 +69,9 @@ class MonitorTest {
 
     @Test
     void aFinishedCallIsKeptForKeepSeconds() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0", "--keep", "0.2")) {
+        try (TestServer server = new TestServer("--sleep", "0", "--keep", "0.2")) {
             String location = monitor(get(server, "/res.php?k=1", "Prefer: respond-async\r\n"));
-            res.Done done = server.calls.await(d -> d.note() == null, Duration.ofSeconds(5));
+            Done done = server.calls.await(d -> d.note() == null, Duration.ofSeconds(5));
             long finished = server.calls.when(done);
             // Polled until forgotten: a finished call stays 0.2 s, then its monitor is 404.
             while (Support.status(get(server, location)) == 200) {
@@ -81,7 +84,7 @@ class MonitorTest {
 
     @Test
     void aMonitorIsReadWithHeadTooItsHeadersWithoutABody() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0")) {
+        try (TestServer server = new TestServer("--sleep", "0")) {
             String location = monitor(get(server, "/res.php?h=1", "Prefer: respond-async\r\n"));
             server.calls.await(d -> d.note() == null, Duration.ofSeconds(5));
             String head = Support.raw(server.port(), "HEAD " + location + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

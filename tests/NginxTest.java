@@ -1,3 +1,7 @@
+import call.Done;
+import caller.Send;
+
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 
@@ -36,14 +40,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NginxTest {
     static final String NO_NGINX = "nginx is not installed (apt-get install nginx-light)";
     /** A call worked on: 200 or 202, with its answer. */
-    static final java.util.function.Predicate<res.Done> DONE = d -> (d.status() == 200 || d.status() == 202) && d.note() == null;
+    static final java.util.function.Predicate<Done> DONE = d -> (d.status() == 200 || d.status() == 202) && d.note() == null;
+
+    /** nginx: on the PATH, else where Debian puts it (/usr/sbin, which a user's PATH often lacks); null when neither. */
+    static final String NGINX = nginxBinary(System.getenv().getOrDefault("PATH", ""));
+
+    static String nginxBinary(String path) {
+        for (String dir : (path + java.io.File.pathSeparator + "/usr/sbin").split(java.io.File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "nginx"))) return Path.of(dir, "nginx").toString();
+        }
+        return null;
+    }
 
     static boolean nginx() {
-        try {
-            return new ProcessBuilder("nginx", "-v").start().waitFor(10, TimeUnit.SECONDS);
-        } catch (IOException | InterruptedException e) {
-            return false;
-        }
+        return NGINX != null;
+    }
+
+    @Test
+    void nginxIsFoundWhereDebianPutsItWhenThePathLacksIt() {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/nginx")), "Debian's nginx is not installed");
+        assertEquals("/usr/sbin/nginx", nginxBinary("/usr/local/bin:/usr/bin:/bin"));
     }
 
     /** nginx run from deploy/nginx.conf filled in; with defaults, the lines marked [fire-and-forget] left out. */
@@ -60,7 +76,7 @@ class NginxTest {
             if (defaults) conf = conf.lines().filter(l -> !l.contains("[fire-and-forget]")).collect(Collectors.joining("\n"));
             Files.writeString(dir.resolve("nginx.conf"), conf);
             boolean root = "root".equals(System.getProperty("user.name"));
-            process = new ProcessBuilder("nginx", "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(),
+            process = new ProcessBuilder(NGINX, "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(),
                 "-g", "daemon off;" + (root ? " user root;" : "")).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("stdout.log").toFile()).start();
             for (long deadline = System.nanoTime() + 20_000_000_000L; ; ) {
@@ -95,18 +111,18 @@ class NginxTest {
         }
     }
 
-    private static List<Support.ServerProcess> endpoints(int n) throws Exception {
-        List<Support.ServerProcess> all = new ArrayList<>();
-        for (int i = 0; i < n; i++) all.add(new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "0"));
+    private static List<ServeProcess> endpoints(int n) throws Exception {
+        List<ServeProcess> all = new ArrayList<>();
+        for (int i = 0; i < n; i++) all.add(new ServeProcess("", "127.0.0.1:0", "--sleep", "0"));
         return all;
     }
 
-    private static void close(List<Support.ServerProcess> endpoints) throws InterruptedException {
-        for (Support.ServerProcess e : endpoints) e.close();
+    private static void close(List<ServeProcess> endpoints) throws InterruptedException {
+        for (ServeProcess e : endpoints) e.close();
     }
 
-    private static Support.Recorder[] recorders(List<Support.ServerProcess> endpoints) {
-        return endpoints.stream().map(e -> e.calls).toArray(Support.Recorder[]::new);
+    private static Recorder[] recorders(List<ServeProcess> endpoints) {
+        return endpoints.stream().map(e -> e.calls).toArray(Recorder[]::new);
     }
 
     /**
@@ -123,9 +139,9 @@ class NginxTest {
                         Map<String, String> data = Map.of("id", "x" + i);
                         String method = i % 2 == 0 ? "GET" : "POST";
                         if (sockOnly || i % 4 < 2) {
-                            test.sendSock(method, url, data, null);
+                            Send.sendSock(method, url, data, null);
                         } else {
-                            HttpResponse<String> r = test.sendCURL(client, method, url, data, Duration.ofSeconds(10), "Prefer", "respond-async");
+                            HttpResponse<String> r = Send.sendCURL(client, method, url, data, Duration.ofSeconds(10), "Prefer", "respond-async");
                             assertEquals(202, r.statusCode(), r.body());
                             assertEquals("respond-async", r.headers().firstValue("Preference-Applied").orElse(null));
                         }
@@ -138,12 +154,12 @@ class NginxTest {
     }
 
     /** How many times each id was worked on, per endpoint, as the endpoints themselves report it. */
-    private static List<Map<String, Integer>> workedOn(List<Support.ServerProcess> endpoints) {
+    private static List<Map<String, Integer>> workedOn(List<ServeProcess> endpoints) {
         Pattern id = Pattern.compile("\\[id\\] => (x\\d+)\n");
         List<Map<String, Integer>> each = new ArrayList<>();
-        for (Support.ServerProcess e : endpoints) {
+        for (ServeProcess e : endpoints) {
             Map<String, Integer> ids = new HashMap<>();
-            for (res.Done d : e.calls.done()) {
+            for (Done d : e.calls.done()) {
                 Matcher m = id.matcher(d.answer() == null ? "" : d.answer());
                 if (DONE.test(d) && m.find()) ids.merge(m.group(1), 1, Integer::sum);
             }
@@ -161,10 +177,10 @@ class NginxTest {
     @Test
     @EnabledIf(value = "nginx", disabledReason = NO_NGINX)
     void twoThousandCallsThroughNginxAreEachWorkedOnOnceAndEveryEndpointGetsAShare() throws Exception {
-        List<Support.ServerProcess> endpoints = endpoints(3);
+        List<ServeProcess> endpoints = endpoints(3);
         try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false)) {
             fire(nginx.url(), 0, 2000, false);
-            Support.awaitSum(DONE, 2000, Duration.ofSeconds(60), recorders(endpoints));
+            Recorder.awaitSum(DONE, 2000, Duration.ofSeconds(60), recorders(endpoints));
             List<Map<String, Integer>> each = workedOn(endpoints);
             Map<String, Integer> all = total(each);
             for (int i = 0; i < 2000; i++) assertEquals(1, all.getOrDefault("x" + i, 0), "x" + i);
@@ -184,7 +200,7 @@ class NginxTest {
     @EnabledIf(value = "nginx", disabledReason = NO_NGINX)
     void aThousandGetsAndPostsFromCurlOverKeptAliveConnectionsAreEachAnsweredAndWorkedOnce() throws Exception {
         int n = 1000;
-        List<Support.ServerProcess> endpoints = endpoints(3);
+        List<ServeProcess> endpoints = endpoints(3);
         try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false)) {
             StringBuilder config = new StringBuilder();
             for (int i = 0; i < n; i++) {
@@ -200,7 +216,7 @@ class NginxTest {
             assertTrue(curl.waitFor(120, TimeUnit.SECONDS));
             assertEquals(n, codes.size(), "one answer each");
             assertEquals(Map.of("200", (long) n), codes.stream().collect(Collectors.groupingBy(c -> c, Collectors.counting())));
-            Support.awaitSum(DONE, n, Duration.ofSeconds(30), recorders(endpoints));
+            Recorder.awaitSum(DONE, n, Duration.ofSeconds(30), recorders(endpoints));
             Map<String, Integer> all = total(workedOn(endpoints));
             for (int i = 0; i < n; i++) assertEquals(1, all.getOrDefault("x" + i, 0), "x" + i);
             System.out.printf("     nginx + curl: %d GETs and POSTs over kept-alive connections, 0 errors, each worked on once%n", n);
@@ -212,14 +228,14 @@ class NginxTest {
     @Test
     @EnabledIf(value = "nginx", disabledReason = NO_NGINX)
     void anEndpointKilledHalfwayLosesNothing() throws Exception {
-        List<Support.ServerProcess> endpoints = endpoints(3);
+        List<ServeProcess> endpoints = endpoints(3);
         try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false)) {
             fire(nginx.url(), 0, 300, false);
-            Support.awaitSum(DONE, 300, Duration.ofSeconds(30), recorders(endpoints));
+            Recorder.awaitSum(DONE, 300, Duration.ofSeconds(30), recorders(endpoints));
             endpoints.get(2).process.destroyForcibly().waitFor(); // killed (SIGKILL), not stopped
             long before = endpoints.get(2).calls.count(DONE);
             fire(nginx.url(), 300, 600, false);
-            Support.awaitSum(DONE, 600, Duration.ofSeconds(30), recorders(endpoints));
+            Recorder.awaitSum(DONE, 600, Duration.ofSeconds(30), recorders(endpoints));
             Map<String, Integer> all = total(workedOn(endpoints));
             for (int i = 0; i < 600; i++) assertEquals(1, all.getOrDefault("x" + i, 0), "x" + i);
             assertEquals(before, endpoints.get(2).calls.count(DONE), "nothing reached the killed endpoint");
@@ -229,7 +245,7 @@ class NginxTest {
     }
 
     static boolean nginxAndPostgres() {
-        return nginx() && Support.Postgres.installed();
+        return nginx() && Postgres.installed();
     }
 
     /**
@@ -239,13 +255,13 @@ class NginxTest {
      * its first call's monitor and not worked again, and every monitor is readable through nginx.
      */
     @Test
-    @EnabledIf(value = "nginxAndPostgres", disabledReason = NO_NGINX + ", or " + Support.Postgres.NONE)
+    @EnabledIf(value = "nginxAndPostgres", disabledReason = NO_NGINX + ", or " + Postgres.NONE)
     void threeEndpointsOnOnePostgresqlLoseNothingWhenOneIsKilledWhileItHoldsCalls() throws Exception {
         int n = 300, workers = 4;
-        try (Support.Postgres postgres = new Support.Postgres()) {
-            List<Support.ServerProcess> endpoints = new ArrayList<>();
+        try (Postgres postgres = new Postgres()) {
+            List<ServeProcess> endpoints = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                endpoints.add(new Support.ServerProcess("", "127.0.0.1:0", "--store", postgres.url(), "--sleep", "0.3",
+                endpoints.add(new ServeProcess("", "127.0.0.1:0", "--store", postgres.url(), "--sleep", "0.3",
                     "--workers", String.valueOf(workers), "--lease", "3"));
             }
             try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), false);
@@ -253,7 +269,7 @@ class NginxTest {
                 List<Future<HttpResponse<String>>> firsts = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
                     Map<String, String> data = Map.of("id", "x" + i);
-                    firsts.add(callers.submit(() -> test.sendCURL(client, "POST", nginx.url(), data, Duration.ofSeconds(10),
+                    firsts.add(callers.submit(() -> Send.sendCURL(client, "POST", nginx.url(), data, Duration.ofSeconds(10),
                         "Prefer", "respond-async", "Idempotency-Key", "key-" + data.get("id"))));
                 }
                 Map<String, String> monitors = new HashMap<>();
@@ -262,19 +278,19 @@ class NginxTest {
                     assertEquals(202, r.statusCode(), r.body());
                     monitors.put("x" + i, r.headers().firstValue("Location").orElseThrow());
                 }
-                Support.ServerProcess killed = endpoints.get(0);
+                ServeProcess killed = endpoints.get(0);
                 killed.signal("KILL"); // while it holds calls: `workers` of them, each working for 0.3 s
                 killed.awaitExit(Duration.ofSeconds(20));
                 long acceptedByKilled = killed.calls.accepted().size();
                 // The same keys again, through nginx to the endpoints left: answered, not worked again.
                 for (int i = 0; i < n; i += 10) {
-                    HttpResponse<String> again = test.sendCURL(client, "POST", nginx.url(), Map.of("id", "x" + i), Duration.ofSeconds(10),
+                    HttpResponse<String> again = Send.sendCURL(client, "POST", nginx.url(), Map.of("id", "x" + i), Duration.ofSeconds(10),
                         "Prefer", "respond-async", "Idempotency-Key", "key-x" + i);
                     assertEquals(202, again.statusCode(), again.body());
                     assertEquals(monitors.get("x" + i), again.headers().firstValue("Location").orElseThrow(), "x" + i + "'s first call");
                 }
-                List<Support.ServerProcess> alive = endpoints.subList(1, 3);
-                Support.awaitSum(DONE, n - killed.calls.count(DONE), Duration.ofSeconds(120), recorders(alive));
+                List<ServeProcess> alive = endpoints.subList(1, 3);
+                Recorder.awaitSum(DONE, n - killed.calls.count(DONE), Duration.ofSeconds(120), recorders(alive));
                 Map<String, Integer> all = total(workedOn(endpoints));
                 for (int i = 0; i < n; i++) assertTrue(all.getOrDefault("x" + i, 0) >= 1, "x" + i + " worked");
                 long twice = all.values().stream().filter(c -> c > 1).count();
@@ -303,7 +319,7 @@ class NginxTest {
         double[] lost = new double[2];
         String said = "";
         for (boolean defaults : new boolean[] {true, false}) {
-            List<Support.ServerProcess> endpoints = endpoints(3);
+            List<ServeProcess> endpoints = endpoints(3);
             try (Nginx nginx = new Nginx(endpoints.stream().map(e -> e.port).toList(), defaults)) {
                 fire(nginx.url(), 0, n, true);
                 // nginx logs every request it is done with, passed on or given up: wait for all n.
@@ -316,7 +332,7 @@ class NginxTest {
                     java.util.TreeMap::new, Collectors.counting()));
                 long answered = statuses.getOrDefault("200", 0L) + statuses.getOrDefault("202", 0L);
                 try {
-                    Support.awaitSum(DONE, answered, Duration.ofSeconds(30), recorders(endpoints));
+                    Recorder.awaitSum(DONE, answered, Duration.ofSeconds(30), recorders(endpoints));
                 } catch (AssertionError e) {
                     throw new AssertionError(e.getMessage() + "; nginx's statuses " + statuses + (defaults ? " (its defaults)" : ""), e);
                 }

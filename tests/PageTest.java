@@ -1,3 +1,5 @@
+import server.Page;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.openqa.selenium.By;
@@ -19,7 +21,7 @@ class PageTest {
     @Test
     @EnabledIf(value = "Browser#installed", disabledReason = Browser.MISSING)
     void thePageLoadsAtOnceAndItsFourCallsTurnDoneWithoutAReload() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "2")) {
+        try (TestServer server = new TestServer("--sleep", "2")) {
             ChromeDriver driver = Browser.start(1000, 700);
             try {
                 driver.get(server.url("/test.php").toString());
@@ -50,7 +52,7 @@ class PageTest {
 
     @Test
     void theEventsStreamStartsAtOnceLongBeforeTheFirstCallEnds() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "30");
+        try (TestServer server = new TestServer("--sleep", "30");
              java.net.Socket events = new java.net.Socket("127.0.0.1", server.port())) {
             String page = Support.raw(server.port(), "GET /test.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             java.util.regex.Matcher id = java.util.regex.Pattern.compile("/events\\?page=([0-9a-f]{16})").matcher(page);
@@ -70,7 +72,7 @@ class PageTest {
 
     @Test
     void thePageIsHtmlWithAStrictContentSecurityPolicyAndEventsNeedAKnownPage() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0")) {
+        try (TestServer server = new TestServer("--sleep", "0")) {
             String page = Support.raw(server.port(), "GET /test.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertEquals(200, Support.status(page));
             assertTrue(page.toLowerCase().contains("\r\ncontent-security-policy: default-src 'none'; script-src 'nonce-"), page);

@@ -1,3 +1,6 @@
+import caller.Send;
+import php.Php;
+
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import org.junit.jupiter.api.Test;
@@ -53,7 +56,7 @@ class PhpPeerTest {
     }
 
     /** php -S on 127.0.0.1:port with these variables and arguments, its log read into log; returned once it has started. */
-    static Process phpS(int port, Map<String, String> env, Support.LogSink log, String... args) throws Exception {
+    static Process phpS(int port, Map<String, String> env, LogSink log, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("php", "-S", "127.0.0.1:" + port));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).directory(Support.ROOT.toFile()).redirectErrorStream(true);
@@ -78,7 +81,7 @@ class PhpPeerTest {
     @Test
     @EnabledIf(value = "php", disabledReason = NO_PHP)
     void phpCallsUsLikeTheArticleAndAllFourCallsArriveWithTheirData() throws Exception {
-        try (Support.Server server = new Support.Server("--sleep", "0", "-v")) {
+        try (TestServer server = new TestServer("--sleep", "0", "-v")) {
             Process php = new ProcessBuilder("php", "tests/php/test.php", server.url("/res.php").toString())
                 .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
             String out = new String(php.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -99,7 +102,7 @@ class PhpPeerTest {
     @EnabledIf(value = "php", disabledReason = NO_PHP)
     void phpsOwnResPhpHonouringPreferMakesTheArticlesTestPhpReturnInMilliseconds() throws Exception {
         int port = Support.closedPort();
-        Support.LogSink log = new Support.LogSink();
+        LogSink log = new LogSink();
         Process php = phpS(port, Map.of("PHP_CLI_SERVER_WORKERS", "4"), log, "tests/php/res-async.php");
         try {
             long start = System.nanoTime();
@@ -125,7 +128,7 @@ class PhpPeerTest {
     void weCallPhpAndItsResPhpAnswersByteForByteWhatResJavaAnswers() throws Exception {
         Path answers = Files.createTempFile("asynccall-php-answers", ".txt");
         int port = Support.closedPort();
-        Support.LogSink log = new Support.LogSink();
+        LogSink log = new LogSink();
         Process php = phpS(port, Map.of("RES_SLEEP", "0", "RES_LOG", answers.toString()), log, "-d", "request_order=GP", "-t", "tests/php");
         try {
             Support.Run run = Support.run(test::start, "--url", "http://127.0.0.1:" + port + "/res.php");
@@ -169,7 +172,7 @@ class PhpPeerTest {
         for (int i = 0; i < inputs.size(); i++) {
             String[] php64 = lines.get(i).split("\t", -1);
             byte[] phpQuery = Base64.getDecoder().decode(php64[0]), phpPrinted = Base64.getDecoder().decode(php64[1]);
-            String query = test.httpBuildQuery(inputs.get(i));
+            String query = Send.httpBuildQuery(inputs.get(i));
             byte[] printed = Php.printR(Php.parseQuery(query, w -> {})).getBytes(StandardCharsets.ISO_8859_1);
             if (!Arrays.equals(phpQuery, query.getBytes(StandardCharsets.US_ASCII)) || !Arrays.equals(phpPrinted, printed)) {
                 disagreements.add("seed " + seed + ", input " + i + ": " + gson.toJson(inputs.get(i))

@@ -1,3 +1,4 @@
+
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import org.junit.jupiter.api.Test;
@@ -98,6 +99,12 @@ class ProjectTest {
     }
 
     @Test
+    void whatARunMakesInTheProjectIsIgnoredByGit() throws Exception {
+        String ignored = run(Support.ROOT, "git", "check-ignore", "calls.db", "calls.db-wal", "calls.db-shm", "outbox.txt", ".jbang/x");
+        assertEquals(List.of("calls.db", "calls.db-wal", "calls.db-shm", "outbox.txt", ".jbang/x"), ignored.lines().toList());
+    }
+
+    @Test
     void everyScriptWithAShebangLineIsExecutable() throws Exception {
         try (var files = Files.walk(Support.ROOT)) {
             List<Path> scripts = files.filter(p -> p.toString().endsWith(".java") && !p.toString().contains("/.jbang")).filter(p -> {
@@ -133,32 +140,19 @@ class ProjectTest {
         }
     }
 
-    /** The block README tells users to copy, between test.java's two "copy" lines. */
-    static String copyBlock() throws IOException {
-        String caller = Files.readString(Support.ROOT.resolve("test.java"));
-        List<String> marks = caller.lines().filter(l -> l.trim().startsWith("//") && l.contains("copy")).toList();
-        assertEquals(2, marks.size(), "two comment lines say copy: " + marks);
-        assertTrue(marks.get(0).contains("---- copy from here") && marks.get(1).contains("---- copy up to here ----"), marks.toString());
-        return caller.substring(caller.indexOf(marks.get(0)) + marks.get(0).length(), caller.indexOf(marks.get(1)));
-    }
-
+    /** The caller's functions (caller/Send.java), and PHP's reading of a request and print_r (php/): each alone, the JDK only, Java 17. */
     @Test
-    void theFunctionsMeantForCopyingCompileAloneOnJava17WithJavaWildcardImportsOnly() throws Exception {
+    void theFunctionsMeantForCopyingCompileAloneOnJava17() throws Exception {
         Path dir = Files.createTempDirectory("asynccall-java17");
-        try {
-            String imports = List.of("java.io", "java.net", "java.net.http", "java.nio.charset", "java.time", "java.util",
-                "java.util.concurrent", "java.math").stream().map(p -> "import " + p + ".*;").collect(java.util.stream.Collectors.joining("\n"));
-            Files.writeString(dir.resolve("Mine.java"), imports + "\nclass Mine {\n" + copyBlock() + "}\n");
-            List<String> args = new java.util.ArrayList<>(List.of("--release", "17", "-d", dir.resolve("classes").toString(),
-                dir.resolve("Mine.java").toString()));
-            java.io.ByteArrayOutputStream errors = new java.io.ByteArrayOutputStream();
-            int status = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, errors, args.toArray(String[]::new));
-            assertEquals(0, status, errors.toString(StandardCharsets.UTF_8));
-            // And the endpoint's own files: res.java with Php.java and Idempotency.java.
-            args = new java.util.ArrayList<>(List.of("--release", "17", "-d", dir.resolve("endpoint").toString()));
-            for (String f : List.of("res.java", "Php.java", "Idempotency.java")) args.add(Support.ROOT.resolve(f).toString());
-            status = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, errors, args.toArray(String[]::new));
-            assertEquals(0, status, errors.toString(StandardCharsets.UTF_8));
+        try (var php = Files.list(Support.ROOT.resolve("php"))) {
+            List<List<Path>> units = List.of(List.of(Support.ROOT.resolve("caller/Send.java")), php.toList());
+            for (List<Path> unit : units) {
+                List<String> args = new java.util.ArrayList<>(List.of("--release", "17", "-d", dir.resolve("classes").toString()));
+                unit.forEach(f -> args.add(f.toString()));
+                java.io.ByteArrayOutputStream errors = new java.io.ByteArrayOutputStream();
+                int status = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, errors, args.toArray(String[]::new));
+                assertEquals(0, status, unit + ": " + errors.toString(StandardCharsets.UTF_8));
+            }
         } finally {
             try (var files = Files.walk(dir)) {
                 for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
@@ -178,13 +172,21 @@ class ProjectTest {
             Path jar = Files.list(Support.ROOT.resolve(".jbang")).filter(p -> p.getFileName().toString().endsWith("-all.jar")).findFirst().orElseThrow();
             Files.createDirectories(clone.resolve(".jbang"));
             Files.copy(jar, clone.resolve(".jbang").resolve(jar.getFileName()));
+            // An alias run from another folder before any run in the project: JBang is told where the catalog is.
+            // (bench: an alias without class data sharing, so nothing is made in the background.)
+            Path elsewhere = Files.createTempDirectory("asynccall-elsewhere");
+            try {
+                assertTrue(run(elsewhere, clone.resolve("jbang").toString(), "bench", "-h").startsWith("Usage: bench"));
+            } finally {
+                Files.delete(elsewhere);
+            }
             // res.java as a file: no AOT cache is made in the background for it, so the clone can be deleted after.
             assertTrue(run(clone, "./jbang", "res.java", "a=1").contains("[a] => 1\n"));
             Path away = clone.resolve(".jbang").resolve("away.jar");
             Files.move(clone.resolve(".jbang").resolve(jar.getFileName()), away);
             assertTrue(run(clone, "./jbang", "res.java", "b=2").contains("[b] => 2\n"), "ran without JBang's jar");
             Files.move(away, clone.resolve(".jbang").resolve(jar.getFileName()));
-            Path php = clone.resolve("Php.java");
+            Path php = clone.resolve("php/Php.java");
             Files.writeString(php, Files.readString(php).replace("out.append(\"Array\\n\")", "out.append(\"Edited\\n\")"));
             String edited = run(clone, "./jbang", "res.java", "c=3");
             assertTrue(edited.startsWith("Edited\n"), "the edit is seen: " + edited);

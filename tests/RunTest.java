@@ -1,3 +1,6 @@
+import call.Done;
+import server.Command;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -6,6 +9,7 @@ import org.junit.jupiter.api.condition.EnabledIf;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.OptionalInt;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -45,18 +49,18 @@ class RunTest {
             + " \"$SERVER_NAME\" \"$SERVER_PROTOCOL\" \"$SCRIPT_NAME\" \"$REMOTE_ADDR\" \"$HTTP_X_NOTE\" \"${HTTP_AUTHORIZATION-none}\""
             + " \"${HTTP_PROXY-none}\" \"${ASYNCCALL_TOKEN-none}\" \"$ASYNCCALL_ID\"; echo; cat";
         Path pwned = dir.resolve("pwned");
-        try (Support.Server server = new Support.Server("--run", script)) {
+        try (TestServer server = new TestServer("--run", script)) {
             String q = "a=%24(touch%20" + pwned + ")&b=%60touch%20" + pwned + "%60;touch%20" + pwned;
             String answer = Support.raw(server.port(), post("/res.php?" + q, "Content-Type: application/x-www-form-urlencoded\r\n"
                 + "X-Note: $(touch " + pwned + ")\r\nAuthorization: Bearer secret\r\nProxy: http://evil\r\n", "x=1&y=%202"));
             assertEquals(200, Support.status(answer), answer);
-            res.Done done = server.calls.await(d -> d.note() == null, Duration.ofSeconds(10));
+            Done done = server.calls.await(d -> d.note() == null, Duration.ofSeconds(10));
             String[] seen = Support.body(answer).split("\n", 2)[0].split("\\|", -1);
             assertEquals(List.of("CGI/1.1", "POST", q, "application/x-www-form-urlencoded", "10", "example.test", "HTTP/1.1", "/res.php",
                 "127.0.0.1", "$(touch " + pwned + ")", "none", "none", "none", done.call().id(), ""), List.of(seen));
             assertEquals("x=1&y=%202", Support.body(answer).split("\n", 2)[1], "the body on stdin");
             assertFalse(Files.exists(pwned), "nothing from the request ran");
-            assertEquals(0, done.exit());
+            assertEquals(OptionalInt.of(0), done.exit());
         }
     }
 
@@ -65,7 +69,7 @@ class RunTest {
         // The JDK hands environment variables to the OS in the locale's encoding: UTF-8 carries every byte string.
         org.junit.jupiter.api.Assumptions.assumeTrue("UTF-8".equals(System.getProperty("sun.jnu.encoding")),
             "the locale is not UTF-8 (LANG=C.UTF-8 makes it so): serve warns about it at start");
-        try (Support.Server server = new Support.Server("--run", "printf '%s|%s|%s' \"$QUERY_STRING\" \"$HTTP_X_UTF\" \"${HTTP_X_FOO-none}\"")) {
+        try (TestServer server = new TestServer("--run", "printf '%s|%s|%s' \"$QUERY_STRING\" \"$HTTP_X_UTF\" \"${HTTP_X_FOO-none}\"")) {
             String answer = Support.raw(server.port(), "GET /res.php?q=%C3%A9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                 + "X-Utf: \u00c3\u00a9\r\nX_Foo: spoofed\r\n\r\n");
             assertEquals("q=%C3%A9|\u00c3\u00a9|none", Support.body(answer), "the header's two bytes (é in UTF-8), once, and no X_Foo as X-Foo");
@@ -76,7 +80,7 @@ class RunTest {
     void aCommandsRepeatedHeadersAllGoAndAnInvalidStatusIsA502() throws Exception {
         String script = "if [ \"$QUERY_STRING\" = bad ]; then printf 'Status: 100 Continue\\r\\n\\r\\nx'; exit; fi;"
             + " printf 'Content-Type: text/plain\\r\\nSet-Cookie: a=1\\r\\nSet-Cookie: b=2\\r\\n\\r\\nok'";
-        try (Support.Server server = new Support.Server("--run", script)) {
+        try (TestServer server = new TestServer("--run", script)) {
             String ok = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertTrue(ok.toLowerCase().contains("\r\nset-cookie: a=1\r\n") && ok.toLowerCase().contains("\r\nset-cookie: b=2\r\n"), ok);
             String bad = Support.raw(server.port(), "GET /res.php?bad HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -89,7 +93,7 @@ class RunTest {
     void aCgiResponseSetsTheStatusAndHeadersAndAFailingCommandIsA500WithItsStderrInTheLog() throws Exception {
         String script = "if [ \"$QUERY_STRING\" = fail ]; then echo partial; echo 'line one' >&2; echo 'it broke' >&2; exit 3; fi;"
             + " printf 'Status: 201 Created\\r\\nContent-Type: application/json\\r\\nX-Mine: 1\\r\\n\\r\\n{\"ok\":true}'";
-        try (Support.Server server = new Support.Server("--run", script)) {
+        try (TestServer server = new TestServer("--run", script)) {
             String ok = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertEquals(201, Support.status(ok), ok);
             assertTrue(ok.toLowerCase().contains("\r\ncontent-type: application/json\r\n") && ok.toLowerCase().contains("\r\nx-mine: 1\r\n"), ok);
@@ -97,7 +101,7 @@ class RunTest {
             String failed = Support.raw(server.port(), "GET /res.php?fail HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertEquals(500, Support.status(failed), failed);
             assertEquals("Internal Server Error: the work failed\n", Support.body(failed));
-            res.Done done = server.calls.await(d -> d.exit() == 3, Duration.ofSeconds(10));
+            Done done = server.calls.await(d -> d.exit().equals(OptionalInt.of(3)), Duration.ofSeconds(10));
             assertEquals("exit 3: line one\nit broke", done.note());
             server.log.await("\\[500\\]: GET /res\\.php\\?fail - exit 3: line one\n    it broke$", Duration.ofSeconds(5));
         }
@@ -105,19 +109,19 @@ class RunTest {
 
     @Test
     void aCommandThatCannotStartWritesMegabytesOrForksAndExitsGetsADefinedAnswer() throws Exception {
-        try (Support.Server server = new Support.Server("--run", "/no/such/command")) {
+        try (TestServer server = new TestServer("--run", "/no/such/command")) {
             String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertEquals(500, Support.status(answer), answer);
-            res.Done done = server.calls.await(d -> d.exit() == 127, Duration.ofSeconds(10));
+            Done done = server.calls.await(d -> d.exit().equals(OptionalInt.of(127)), Duration.ofSeconds(10));
             assertTrue(done.note().startsWith("exit 127: ") && done.note().contains("/no/such/command"), done.note());
         }
-        try (Support.Server server = new Support.Server("--run", "head -c 5000000 /dev/zero | tr '\\0' a")) {
+        try (TestServer server = new TestServer("--run", "head -c 5000000 /dev/zero | tr '\\0' a")) {
             String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertEquals(200, Support.status(answer));
-            assertEquals("a".repeat(Command.ANSWER_LIMIT), Support.body(answer));
+            assertEquals("a".repeat(Command.STDOUT_LIMIT), Support.body(answer));
             server.log.await("the command wrote 5000000 bytes: its answer is the first 1048576$", Duration.ofSeconds(10));
         }
-        try (Support.Server server = new Support.Server("--run", "sleep 7.31 & echo forked")) {
+        try (TestServer server = new TestServer("--run", "sleep 7.31 & echo forked")) {
             long start = System.nanoTime();
             String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertEquals("forked\n", Support.body(answer));
@@ -130,20 +134,20 @@ class RunTest {
 
     @Test
     void aCommandThatNeverEndsIsEndedWithItsChildrenAtTheWorkTimeout() throws Exception {
-        try (Support.Server server = new Support.Server("--run", "sleep 60.17 | cat; sleep 60.19; wait", "--work-timeout", "1")) {
+        try (TestServer server = new TestServer("--run", "sleep 60.17 | cat; sleep 60.19; wait", "--work-timeout", "1")) {
             long start = System.nanoTime();
             String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertEquals(504, Support.status(answer), answer);
             long ms = (System.nanoTime() - start) / 1_000_000;
             assertTrue(ms >= 900 && ms < 10_000, "ended after " + ms + " ms");
-            res.Done done = server.calls.await(d -> d.status() == 504, Duration.ofSeconds(5));
+            Done done = server.calls.await(d -> d.status() == 504, Duration.ofSeconds(5));
             assertEquals("ended after --work-timeout 1.0 s", done.note());
             awaitGone("sleep 60.17");
             // The whole group was ended at once: the script's next step never started.
             assertEquals(0, running("sleep 60.19"), "the step after the one ended ran");
         }
         // A stop ends the commands still running, and their children.
-        try (Support.Server server = new Support.Server("--run", "sleep 60.23 & sleep 60.23; wait")) {
+        try (TestServer server = new TestServer("--run", "sleep 60.23 & sleep 60.23; wait")) {
             assertEquals(202, Support.status(Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPrefer: respond-async\r\n\r\n")));
             for (long deadline = System.nanoTime() + 10_000_000_000L; running("sleep 60.23") < 2; java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L)) {
                 assertTrue(System.nanoTime() < deadline, "the command did not start");
@@ -166,11 +170,11 @@ class RunTest {
     @Test
     void aLargeBodyReachesACommandThatReadsItAndOneThatDoesNot() throws Exception {
         String big = "a=" + "x".repeat(3 * 1024 * 1024);
-        try (Support.Server reads = new Support.Server("--run", "wc -c")) {
+        try (TestServer reads = new TestServer("--run", "wc -c")) {
             String answer = Support.raw(reads.port(), post("/res.php", "", big));
             assertEquals(String.valueOf(big.length()), Support.body(answer).trim());
         }
-        try (Support.Server ignores = new Support.Server("--run", "echo ignored")) {
+        try (TestServer ignores = new TestServer("--run", "echo ignored")) {
             assertEquals("ignored\n", Support.body(Support.raw(ignores.port(), post("/res.php", "", big))));
         }
     }
@@ -204,8 +208,8 @@ class RunTest {
             "GET /res.php?hello=world%21&a[x][]=1&a[x][]=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
             post("/res.php?q=1", "Content-Type: application/x-www-form-urlencoded\r\n", "hello=world%21&q=2&n.m=3"),
             post("/res.php", "Content-Type: multipart/form-data; boundary=B\r\n", multipart));
-        try (Support.Server builtIn = new Support.Server("--sleep", "0");
-             Support.Server cgi = new Support.Server("--run", "SCRIPT_FILENAME=" + Support.quote(php.toString()) + " exec php-cgi")) {
+        try (TestServer builtIn = new TestServer("--sleep", "0");
+             TestServer cgi = new TestServer("--run", "SCRIPT_FILENAME=" + Support.quote(php.toString()) + " exec php-cgi")) {
             for (String request : requests) {
                 String ours = Support.raw(builtIn.port(), request), theirs = Support.raw(cgi.port(), request);
                 assertEquals(200, Support.status(theirs), theirs);

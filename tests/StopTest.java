@@ -1,3 +1,5 @@
+import caller.Send;
+
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -5,7 +7,6 @@ import java.net.ConnectException;
 import java.net.Socket;
 import java.net.http.HttpClient;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -17,14 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StopTest {
 
     /** Fires n calls: half sendSock (the connection is held until the answer), half sendCURL answered 202. */
-    private static void fire(Support.ServerProcess server, int n) throws Exception {
+    private static void fire(ServeProcess server, int n) throws Exception {
         try (HttpClient client = HttpClient.newHttpClient()) {
             for (int i = 0; i < n; i++) {
                 Map<String, String> data = Map.of("id", "call" + i);
                 if (i % 2 == 0) {
-                    test.sendSock("POST", server.url("/res.php"), data, null);
+                    Send.sendSock("POST", server.url("/res.php"), data, null);
                 } else {
-                    assertEquals(202, test.sendCURL(client, "GET", server.url("/res.php"), data, Duration.ofSeconds(5),
+                    assertEquals(202, Send.sendCURL(client, "GET", server.url("/res.php"), data, Duration.ofSeconds(5),
                         "Prefer", "respond-async").statusCode());
                 }
             }
@@ -47,7 +48,7 @@ class StopTest {
 
     @Test
     void sigtermLets50CallsInProgressFinishThenExits0() throws Exception {
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "2")) {
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "2")) {
             fire(server, 50);
             long signalled = System.nanoTime();
             server.signal("TERM");
@@ -57,14 +58,14 @@ class StopTest {
             assertEquals(0, server.awaitExit(Duration.ofSeconds(10)));
             // Each call's work, once, with its data.
             assertEquals(50, server.calls.done().size());
-            for (int i = 0; i < 50; i++) assertEquals(1, server.calls.count(Support.workedWith("            [id] => call" + i)), "call" + i);
+            for (int i = 0; i < 50; i++) assertEquals(1, server.calls.count(Recorder.workedWith("            [id] => call" + i)), "call" + i);
             System.out.printf("     graceful stop: 50 calls finished, exit 0, %.1f s after SIGTERM%n", (System.nanoTime() - signalled) / 1e9);
         }
     }
 
     @Test
     void sigintStopsTheSameWayAndGraceBoundsTheWait() throws Exception {
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "30", "--grace", "1")) {
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "30", "--grace", "1")) {
             fire(server, 4);
             server.signal("INT");
             server.log.await("Stopping \\(SIGINT\\): no new calls; 4 calls still working, waiting up to 1\\.0 s", Duration.ofSeconds(5));
@@ -76,7 +77,7 @@ class StopTest {
 
     @Test
     void aSecondSignalStopsAtOnceAndSaysHowManyWereAbandoned() throws Exception {
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--sleep", "30")) {
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "30")) {
             fire(server, 6);
             server.signal("TERM");
             server.log.await("Stopping \\(SIGTERM\\)", Duration.ofSeconds(5));

@@ -1,3 +1,5 @@
+import call.Done;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -8,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.OptionalInt;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -59,19 +62,19 @@ class StoreTest {
         String store = dir.resolve("calls.db").toString();
         List<String> monitors;
         // 10 workers on calls of a minute each: at the kill, 10 calls are being worked on and 490 wait.
-        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "60", "--workers", "10")) {
+        try (ServeProcess first = new ServeProcess("", "127.0.0.1:0", "--store", store, "--sleep", "60", "--workers", "10")) {
             monitors = fire(first.url("/res.php"), CALLS, "c");
             first.log.await("Store: " + java.util.regex.Pattern.quote(store) + ", 0 calls waiting", Duration.ofSeconds(5));
             first.signal("KILL");
             assertEquals(137, first.awaitExit(Duration.ofSeconds(20)));
             assertEquals(0, first.calls.done().size(), "none was finished before the kill");
         }
-        try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0")) {
+        try (ServeProcess again = new ServeProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0")) {
             again.log.await("10 calls worked on when the last serve ended: queued again \\(at-least-once\\)$", Duration.ofSeconds(5));
             again.log.await("Store: .*, 500 calls waiting", Duration.ofSeconds(5));
-            List<res.Done> done = again.calls.await(d -> d.status() == 202 && d.note() == null, CALLS, Duration.ofSeconds(60));
+            List<Done> done = again.calls.await(d -> d.status() == 202 && d.note() == null, CALLS, Duration.ofSeconds(60));
             Set<String> worked = new HashSet<>();
-            for (res.Done d : done) {
+            for (Done d : done) {
                 String id = d.call().uri().getQuery().substring("id=".length());
                 assertTrue(d.answer().contains("[id] => " + id + "\n"), d.answer());
                 worked.add(id);
@@ -86,14 +89,14 @@ class StoreTest {
     @Test
     void aStopWithAShortGraceLeavesUnfinishedCallsInTheStoreForTheNextStart(@TempDir Path dir) throws Exception {
         String store = dir.resolve("calls.db").toString();
-        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "30", "--workers", "5", "--grace", "1")) {
+        try (ServeProcess first = new ServeProcess("", "127.0.0.1:0", "--store", store, "--sleep", "30", "--workers", "5", "--grace", "1")) {
             fire(first.url("/res.php"), 50, "s");
             first.signal("TERM");
             assertEquals(0, first.awaitExit(Duration.ofSeconds(30)), "nothing abandoned");
             first.log.await("50 calls left in the store for the next start$", Duration.ofSeconds(1));
             assertEquals(0, first.calls.done().size());
         }
-        try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0")) {
+        try (ServeProcess again = new ServeProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0")) {
             again.log.await("Store: .*, 50 calls waiting", Duration.ofSeconds(5));
             again.calls.await(d -> d.status() == 202 && d.note() == null, 50, Duration.ofSeconds(30));
             assertEquals(0, again.calls.count(d -> d.note() != null));
@@ -105,17 +108,17 @@ class StoreTest {
         String store = dir.resolve("calls.db").toString();
         String[] async = {"Prefer", "respond-async", "Idempotency-Key", "order-1"};
         String location;
-        try (Support.Server server = new Support.Server("--store", store, "--sleep", "0", "--keep", "5")) {
+        try (TestServer server = new TestServer("--store", store, "--sleep", "0", "--keep", "5")) {
             HttpResponse<String> first = get(server.url("/res.php?id=1"), async);
             assertEquals(202, first.statusCode());
             location = first.headers().firstValue("Location").orElseThrow();
-            server.calls.await(Support.workedWith("            [id] => 1"), Duration.ofSeconds(10));
+            server.calls.await(Recorder.workedWith("            [id] => 1"), Duration.ofSeconds(10));
             // A call whose caller waits: worked at once, and stored as well.
             HttpResponse<String> waited = get(server.url("/res.php?id=2"), "Idempotency-Key", "order-2");
             assertEquals(200, waited.statusCode());
             assertTrue(waited.body().contains("[id] => 2\n"), waited.body());
         }
-        try (Support.Server server = new Support.Server("--store", store, "--sleep", "0", "--keep", "5")) {
+        try (TestServer server = new TestServer("--store", store, "--sleep", "0", "--keep", "5")) {
             HttpResponse<String> repeat = get(server.url("/res.php?id=1"), async);
             assertEquals(202, repeat.statusCode());
             assertEquals(location, repeat.headers().firstValue("Location").orElseThrow(), "the first call's monitor");
@@ -135,14 +138,14 @@ class StoreTest {
             } while (location.equals(again.headers().firstValue("Location").orElse(location)));
             assertEquals(202, again.statusCode());
             assertEquals(404, get(server.url(location)).statusCode(), "the first call is gone with its key");
-            server.calls.await(Support.workedWith("            [id] => 1"), Duration.ofSeconds(10));
+            server.calls.await(Recorder.workedWith("            [id] => 1"), Duration.ofSeconds(10));
         }
     }
 
     @Test
     void aStopCuttingCommandsGivesTheirCallsBackToTheStoreAndTheNextStartWorksThem(@TempDir Path dir) throws Exception {
         String store = dir.resolve("calls.db").toString();
-        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--run", "sleep 30",
+        try (ServeProcess first = new ServeProcess("", "127.0.0.1:0", "--store", store, "--run", "sleep 30",
                 "--workers", "2", "--grace", "1")) {
             fire(first.url("/res.php"), 5, "r");
             first.signal("TERM");
@@ -150,11 +153,11 @@ class StoreTest {
             first.log.await("Stopped after .*: 5 calls left in the store for the next start$", Duration.ofSeconds(1));
             assertEquals(0, first.calls.done().size(), "the two commands cut are not ends");
         }
-        try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--run",
+        try (ServeProcess again = new ServeProcess("", "127.0.0.1:0", "--store", store, "--run",
                 "printf 'Content-Type: text/plain\\n\\n%s\\n' \"$QUERY_STRING\"")) {
-            List<res.Done> done = again.calls.await(d -> d.note() == null && d.exit() == 0, 5, Duration.ofSeconds(30));
+            List<Done> done = again.calls.await(d -> d.note() == null && d.exit().equals(OptionalInt.of(0)), 5, Duration.ofSeconds(30));
             Set<String> ids = new HashSet<>();
-            for (res.Done d : done) ids.add(d.answer().strip());
+            for (Done d : done) ids.add(d.answer().strip());
             assertEquals(Set.of("id=r0", "id=r1", "id=r2", "id=r3", "id=r4"), ids);
         }
     }
@@ -165,7 +168,7 @@ class StoreTest {
         int n = 48;
         byte[] body = new byte[8 * 1024 * 1024 - 1]; // 384 MiB in all, against serve's 320 MiB heap
         java.util.Arrays.fill(body, (byte) 'x');
-        try (Support.ServerProcess first = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--workers", "1", "--sleep", "3600");
+        try (ServeProcess first = new ServeProcess("", "127.0.0.1:0", "--store", store, "--workers", "1", "--sleep", "3600");
              HttpClient client = HttpClient.newHttpClient()) {
             for (int i = 0; i < n; i++) {
                 HttpRequest r = HttpRequest.newBuilder(first.url("/res.php?id=b" + i)).header("Prefer", "respond-async")
@@ -176,7 +179,7 @@ class StoreTest {
             first.awaitExit(Duration.ofSeconds(20));
         }
         // No bound on workers: the store hands them only what fits in a quarter of the heap at a time.
-        try (Support.ServerProcess again = new Support.ServerProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0.2")) {
+        try (ServeProcess again = new ServeProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0.2")) {
             again.calls.await(d -> d.note() == null, n, Duration.ofSeconds(120));
             assertEquals(202, get(again.url("/res.php?after=1"), "Prefer", "respond-async").statusCode(), "it still serves");
             assertTrue(again.log.entries().stream().noneMatch(e -> e.text().contains("OutOfMemoryError")), "no OutOfMemoryError");
@@ -185,7 +188,7 @@ class StoreTest {
 
     @Test
     void withAStoreQueueBoundsTheCallsWaitingAndTheRestAreToldToComeBack(@TempDir Path dir) throws Exception {
-        try (Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--store", dir.resolve("calls.db").toString(),
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--store", dir.resolve("calls.db").toString(),
                 "--workers", "1", "--sleep", "60", "--queue", "50");
              HttpClient client = HttpClient.newHttpClient(); ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<HttpResponse<String>>> answers = new ArrayList<>();
@@ -204,17 +207,17 @@ class StoreTest {
     }
 
     static boolean postgres() {
-        return Support.Postgres.installed();
+        return Postgres.installed();
     }
 
     @Test
-    @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Support.Postgres.NONE)
+    @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)
     void whileItsDatabaseIsDownCallsAreToldToComeBackAndTheStoreGoesOnWhenItIsBack() throws Exception {
-        try (Support.Postgres postgres = new Support.Postgres();
-             Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--store", postgres.url(), "--sleep", "0")) {
+        try (Postgres postgres = new Postgres();
+             ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--store", postgres.url(), "--sleep", "0")) {
             String[] async = {"Prefer", "respond-async"};
             assertEquals(202, get(server.url("/res.php?id=before"), async).statusCode());
-            server.calls.await(Support.workedWith("            [id] => before"), Duration.ofSeconds(10));
+            server.calls.await(Recorder.workedWith("            [id] => before"), Duration.ofSeconds(10));
             postgres.stop();
             HttpResponse<String> down = get(server.url("/res.php?id=down"), async);
             assertEquals(503, down.statusCode(), down.body());
@@ -230,21 +233,21 @@ class StoreTest {
                 assertTrue(System.nanoTime() < deadline, "the store did not come back");
                 Thread.sleep(200);
             }
-            server.calls.await(Support.workedWith("            [id] => back"), Duration.ofSeconds(10));
+            server.calls.await(Recorder.workedWith("            [id] => back"), Duration.ofSeconds(10));
             server.log.await("The store is connected again$", Duration.ofSeconds(1));
-            assertEquals(0, server.calls.count(Support.workedWith("            [id] => down")), "a call told 503 is not worked");
+            assertEquals(0, server.calls.count(Recorder.workedWith("            [id] => down")), "a call told 503 is not worked");
         }
     }
 
     @Test
-    @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Support.Postgres.NONE)
+    @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)
     void aFailureNoteWithANulByteIsStoredAndBlocksNothing() throws Exception {
-        try (Support.Postgres postgres = new Support.Postgres();
-             Support.ServerProcess server = new Support.ServerProcess("", "127.0.0.1:0", "--store", postgres.url(), "--run",
+        try (Postgres postgres = new Postgres();
+             ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--store", postgres.url(), "--run",
                  "printf 'oops\\000zz' >&2; exit 3")) {
             for (int i = 0; i < 3; i++) {
                 assertEquals(202, get(server.url("/res.php?id=" + i), "Prefer", "respond-async").statusCode());
-                server.calls.await(d -> d.exit() == 3, i + 1, Duration.ofSeconds(20));
+                server.calls.await(d -> d.exit().equals(OptionalInt.of(3)), i + 1, Duration.ofSeconds(20));
             }
             assertTrue(server.log.entries().stream().noneMatch(e -> e.text().contains("The store failed")), "the store never failed");
         }
@@ -261,7 +264,7 @@ class StoreTest {
         assertEquals(1, plain.waitFor());
         assertTrue(said.startsWith("Error: no JDBC driver for sqlite on the class path: run serve with JBang"), said);
         // A SQLite file serves one endpoint: a second serve on it is refused.
-        try (Support.Server first = new Support.Server("--store", store.toString())) {
+        try (TestServer first = new TestServer("--store", store.toString())) {
             Support.Run second = Support.serveCommand("127.0.0.1:0", "--store", store.toString());
             assertEquals(1, second.status());
             assertTrue(second.err().startsWith("Error: the store " + store + " is in use by another serve"), second.err());

@@ -61,15 +61,15 @@ class TlsTest {
         }
     }
 
-    private static Support.Server https(String stem) throws Exception {
-        return new Support.Server("--sleep", "0", "--tls-cert", dir.resolve(stem + "-cert.pem").toString(),
+    private static TestServer https(String stem) throws Exception {
+        return new TestServer("--sleep", "0", "--tls-cert", dir.resolve(stem + "-cert.pem").toString(),
             "--tls-key", dir.resolve(stem + "-key.pem").toString());
     }
 
     @Test
     void theFourCallsGoOverHttpsToAServerWhoseCertificateIsTrusted() throws Exception {
         for (String stem : List.of("local", "rsa")) {
-            try (Support.Server server = https(stem)) {
+            try (TestServer server = https(stem)) {
                 String url = server.url("/res.php").toString();
                 assertTrue(url.startsWith("https://127.0.0.1:"), url);
                 server.log.await("asynccall Development Server \\(https://127\\.0\\.0\\.1:\\d+\\) started$", Duration.ofSeconds(5));
@@ -77,20 +77,20 @@ class TlsTest {
                 assertEquals(0, run.status(), run.out() + run.err());
                 assertEquals(2, run.out().lines().filter(l -> l.endsWith("202 Accepted")).count(), run.out());
                 assertEquals(2, run.out().lines().filter(l -> l.endsWith("sent 14 bytes")).count(), run.out());
-                server.calls.await(Support.workedWith("            [hello] => world!"), 4, Duration.ofSeconds(10));
+                server.calls.await(Recorder.workedWith("            [hello] => world!"), 4, Duration.ofSeconds(10));
             }
         }
     }
 
     @Test
     void aCertificateThatIsNotTrustedOrNamesAnotherHostIsRefusedByBothFunctions() throws Exception {
-        try (Support.Server server = https("local")) {
+        try (TestServer server = https("local")) {
             String url = server.url("/res.php").toString();
             Support.Run untrusted = Support.run(test::start, "--url", url);
             assertEquals(1, untrusted.status(), untrusted.out());
             assertEquals(4, untrusted.out().lines().filter(l -> l.contains("not sent: TLS failed with 127.0.0.1:")).count(), untrusted.out());
         }
-        try (Support.Server server = https("other")) {
+        try (TestServer server = https("other")) {
             Support.Run wrongName = Support.run(test::start, "--url", server.url("/res.php").toString(),
                 "--cacert", dir.resolve("other-cert.pem").toString());
             assertEquals(1, wrongName.status(), wrongName.out());

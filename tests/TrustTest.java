@@ -1,3 +1,5 @@
+import caller.Send;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,13 +18,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Only trusted callers when it matters: a shared token, sent by test.java, and no open non-loopback server. */
 class TrustTest {
     static Path tokenFile;
-    static Support.Server server;
+    static TestServer server;
 
     @BeforeAll
     static void start() throws Exception {
         tokenFile = Files.createTempFile("asynccall-token", ".txt");
         Files.writeString(tokenFile, "s3cret-Token_42\n");
-        server = new Support.Server("--sleep", "0", "--token-file", tokenFile.toString());
+        server = new TestServer("--sleep", "0", "--token-file", tokenFile.toString());
     }
 
     @AfterAll
@@ -51,9 +53,9 @@ class TrustTest {
     @Test
     void aCallWithTheTokenIsServedAndTheFunctionsTakeItAsAHeader() throws Exception {
         assertEquals(200, Support.status(get("t=right", "Bearer s3cret-Token_42")));
-        test.sendSock("POST", server.url("/res.php"), Map.of("t", "sock"), null, "Authorization", "Bearer s3cret-Token_42");
+        Send.sendSock("POST", server.url("/res.php"), Map.of("t", "sock"), null, "Authorization", "Bearer s3cret-Token_42");
         try (HttpClient client = HttpClient.newHttpClient()) {
-            assertEquals(202, test.sendCURL(client, "GET", server.url("/res.php"), Map.of("t", "curl"), Duration.ofSeconds(5),
+            assertEquals(202, Send.sendCURL(client, "GET", server.url("/res.php"), Map.of("t", "curl"), Duration.ofSeconds(5),
                 "Prefer", "respond-async", "Authorization", "Bearer s3cret-Token_42").statusCode());
         }
         server.log.await("\\[200\\]: POST /res\\.php$", Duration.ofSeconds(5));

@@ -1,3 +1,6 @@
+import caller.Send;
+import php.Php;
+
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -15,14 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The committed table of what PHP 8.2 does (tests/vectors.json, made by running PHP): http_build_query
- * against test.httpBuildQuery, and whole requests against res.java, both as a function and over HTTP.
+ * against Send.httpBuildQuery, and whole requests against res.java, both as a function and over HTTP.
  */
 class VectorsTest {
-    static Support.Server server;
+    static TestServer server;
 
     @BeforeAll
     static void start() throws Exception {
-        server = new Support.Server("--sleep", "0");
+        server = new TestServer("--sleep", "0");
     }
 
     @AfterAll
@@ -33,10 +36,10 @@ class VectorsTest {
     @TestFactory
     Stream<DynamicTest> httpBuildQueryIsPhps() throws Exception {
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonElement e : Support.vectors().getAsJsonArray("http_build_query")) {
+        for (JsonElement e : Vectors.load().getAsJsonArray("http_build_query")) {
             JsonObject v = e.getAsJsonObject();
-            tests.add(DynamicTest.dynamicTest("http_build_query: " + Support.str(v, "name"), () ->
-                assertEquals(Support.str(v, "php"), test.httpBuildQuery((Map<?, ?>) Support.java(v.get("input"))))));
+            tests.add(DynamicTest.dynamicTest("http_build_query: " + Vectors.str(v, "name"), () ->
+                assertEquals(Vectors.str(v, "php"), Send.httpBuildQuery((Map<?, ?>) Vectors.java(v.get("input"))))));
         }
         return tests.stream();
     }
@@ -44,16 +47,16 @@ class VectorsTest {
     @TestFactory
     Stream<DynamicTest> requestsAreReadAndPrintedAsPhpDoes() throws Exception {
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonElement e : Support.vectors().getAsJsonArray("requests")) {
+        for (JsonElement e : Vectors.load().getAsJsonArray("requests")) {
             JsonObject v = e.getAsJsonObject();
-            tests.add(DynamicTest.dynamicTest("request: " + Support.str(v, "name"), () -> check(v)));
+            tests.add(DynamicTest.dynamicTest("request: " + Vectors.str(v, "name"), () -> check(v)));
         }
         return tests.stream();
     }
 
     private static void check(JsonObject v) throws Exception {
-        String method = Support.str(v, "method"), query = Support.str(v, "query");
-        String type = Support.str(v, "content_type"), body = Support.str(v, "body"), answer = Support.str(v, "answer");
+        String method = Vectors.str(v, "method"), query = Vectors.str(v, "query");
+        String type = Vectors.str(v, "content_type"), body = Vectors.str(v, "body"), answer = Vectors.str(v, "answer");
         boolean phpWarned = v.get("warnings").getAsInt() > 0;
 
         List<String> warnings = new ArrayList<>();

@@ -6,8 +6,8 @@
 //DEPS com.google.code.gson:gson:2.15.0
 //DEPS org.seleniumhq.selenium:selenium-chrome-driver:4.52.0
 //DEPS org.seleniumhq.selenium:selenium-support:4.52.0
-//SOURCES ../test.java ../res.java ../serve.java ../Php.java ../Idempotency.java ../Store.java ../Page.java ../EventLog.java ../Tls.java ../Command.java ../Monitor.java
-//SOURCES Support.java Browser.java *Test.java
+//SOURCES ../test.java ../res.java ../serve.java ../call/*.java ../php/*.java ../store/*.java ../http/*.java ../text/*.java ../cli/*.java ../tls/*.java ../caller/*.java ../server/*.java
+//SOURCES Support.java LogSink.java Recorder.java TestServer.java ServeProcess.java Postgres.java Vectors.java Browser.java *Test.java
 
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;

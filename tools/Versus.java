@@ -1,3 +1,6 @@
+package tools;
+
+import caller.Send;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,12 +22,16 @@ import java.util.concurrent.TimeUnit;
  * once: calls answered a second, p50 and p99 time to the answer, peak RSS of the server with its
  * children, and how many commands ran to their end.
  */
-final class Versus {
+public final class Versus {
     private Versus() {}
 
-    record Figures(String name, int answered, double perSecond, double p50ms, double p99ms, double peakRssMiB, long ran) {}
+    public record Figures(String name, int answered, double perSecond, double p50ms, double p99ms, double peakRssMiB, long ran) {}
 
-    static List<Figures> run(int n, Path dir) throws Exception {
+    /**
+     * @param serve the command that starts serve.java (java, its options, the script), to which the address and --run are added
+     * @param progress where to say what is being measured
+     */
+    public static List<Figures> run(int n, Path dir, List<String> serve, java.io.PrintStream progress) throws Exception {
         Path script = dir.resolve("work.sh");
         Files.writeString(script, "#!/bin/sh\nsleep 5\necho done >> \"$1\"\n");
         script.toFile().setExecutable(true);
@@ -34,46 +41,72 @@ final class Versus {
         Files.writeString(hooks, "[{\"id\": \"work\", \"execute-command\": \"" + script + "\", \"pass-arguments-to-command\":"
             + " [{\"source\": \"string\", \"name\": \"" + ranWebhook + "\"}]}]\n");
         int port = freePort();
-        all.add(measure("adnanh/webhook 2.8 (hook: sleep 5)", n, ranWebhook, URI.create("http://127.0.0.1:" + port + "/hooks/work"),
+        all.add(measure(progress, "adnanh/webhook 2.8 (hook: sleep 5)", n, ranWebhook, URI.create("http://127.0.0.1:" + port + "/hooks/work"),
             new ProcessBuilder("webhook", "-hooks", hooks.toString(), "-ip", "127.0.0.1", "-port", String.valueOf(port)), false));
         // serve --run: the same script; answered 202 at once with Prefer: respond-async.
         Path ranServe = dir.resolve("serve.ran");
         port = freePort();
-        all.add(measure("serve --run (sleep 5)", n, ranServe, URI.create("http://127.0.0.1:" + port + "/res.php"),
-            new ProcessBuilder(bench.JAVA, bench.SERVE_HEAP, "serve.java", "127.0.0.1:" + port, "--run", script + " " + ranServe), true));
+        List<String> command = new ArrayList<>(serve);
+        command.addAll(List.of("127.0.0.1:" + port, "--run", script + " " + ranServe));
+        all.add(measure(progress, "serve --run (sleep 5)", n, ranServe, URI.create("http://127.0.0.1:" + port + "/res.php"),
+            new ProcessBuilder(command), true));
         return all;
     }
 
-    private static Figures measure(String name, int n, Path ran, URI url, ProcessBuilder server, boolean respondAsync) throws Exception {
+    private static Figures measure(java.io.PrintStream progress, String name, int n, Path ran, URI url, ProcessBuilder server, boolean respondAsync) throws Exception {
         Process p = server.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try (HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
-             ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+        String[] headers = respondAsync ? new String[] {"Prefer", "respond-async"} : new String[0];
+        try (HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build()) {
             awaitListening(url, p);
-            // Warmed up as a server that has run a while would be: 20 calls, and their commands, first.
-            String[] warm = respondAsync ? new String[] {"Prefer", "respond-async"} : new String[0];
-            for (int i = 0; i < 20; i++) test.sendCURL(client, "POST", url, Map.of("warm", i), Duration.ofSeconds(60), warm);
-            for (long deadline = System.nanoTime() + 20_000_000_000L; lines(ran) < 20 && System.nanoTime() < deadline; ) Thread.sleep(100);
-            Files.deleteIfExists(ran);
-            bench.progress.printf("%s: %d calls at once%n", name, n);
+            warm(client, url, ran, headers);
+            progress.printf("%s: %d calls at once%n", name, n);
             long[] peak = {0};
-            Thread sampler = Thread.ofPlatform().daemon().start(() -> {
-                while (!Thread.currentThread().isInterrupted()) {
-                    peak[0] = Math.max(peak[0], rssKiB(p.toHandle()));
-                    try {
-                        Thread.sleep(50);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            });
+            Thread sampler = Thread.ofPlatform().daemon().start(() -> sample(p, peak));
             long start = System.nanoTime();
+            long[] sorted = fireAll(client, url, n, headers);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            // Every command that started ends 5 s later: wait for them, at most 30 s.
+            for (long deadline = System.nanoTime() + 30_000_000_000L; lines(ran) < sorted.length && System.nanoTime() < deadline; ) {
+                Thread.sleep(200);
+            }
+            Thread.sleep(6000); // and a little more, for commands started late
+            sampler.interrupt();
+            return new Figures(name, sorted.length, sorted.length / seconds, pct(sorted, 50), pct(sorted, 99), peak[0] / 1024.0, lines(ran));
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroy);
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Warmed up as a server that has run a while would be: 20 calls, and their commands, first. */
+    private static void warm(HttpClient client, URI url, Path ran, String[] headers) throws Exception {
+        for (int i = 0; i < 20; i++) Send.sendCURL(client, "POST", url, Map.of("warm", i), Duration.ofSeconds(60), headers);
+        for (long deadline = System.nanoTime() + 20_000_000_000L; lines(ran) < 20 && System.nanoTime() < deadline; ) Thread.sleep(100);
+        Files.deleteIfExists(ran);
+    }
+
+    /** The peak RSS of the server and its children, sampled every 50 ms until interrupted. */
+    private static void sample(Process p, long[] peak) {
+        while (!Thread.currentThread().isInterrupted()) {
+            peak[0] = Math.max(peak[0], rssKiB(p.toHandle()));
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** n calls at once, each on a virtual thread: the times to their answers (2xx), sorted; a call not answered is left out. */
+    private static long[] fireAll(HttpClient client, URI url, int n, String[] headers) {
+        try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Long>> calls = new ArrayList<>();
-            String[] headers = respondAsync ? new String[] {"Prefer", "respond-async"} : new String[0];
             for (int i = 0; i < n; i++) {
                 int id = i;
                 calls.add(callers.submit(() -> {
                     long t = System.nanoTime();
-                    HttpResponse<String> r = test.sendCURL(client, "POST", url, Map.of("i", id), Duration.ofSeconds(60), headers);
+                    HttpResponse<String> r = Send.sendCURL(client, "POST", url, Map.of("i", id), Duration.ofSeconds(60), headers);
                     return r != null && r.statusCode() / 100 == 2 ? System.nanoTime() - t : -1L;
                 }));
             }
@@ -85,19 +118,7 @@ final class Versus {
                     // not answered: counted as such
                 }
             }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            long[] sorted = times.stream().mapToLong(Long::longValue).sorted().toArray();
-            // Every command that started ends 5 s later: wait for them, at most 30 s.
-            for (long deadline = System.nanoTime() + 30_000_000_000L; lines(ran) < times.size() && System.nanoTime() < deadline; ) {
-                Thread.sleep(200);
-            }
-            Thread.sleep(6000); // and a little more, for commands started late
-            sampler.interrupt();
-            return new Figures(name, sorted.length, sorted.length / seconds, pct(sorted, 50), pct(sorted, 99), peak[0] / 1024.0, lines(ran));
-        } finally {
-            p.descendants().forEach(ProcessHandle::destroy);
-            p.destroy();
-            p.waitFor(10, TimeUnit.SECONDS);
+            return times.stream().mapToLong(Long::longValue).sorted().toArray();
         }
     }
 
@@ -140,7 +161,7 @@ final class Versus {
         }
     }
 
-    static void print(List<Figures> all, int n) {
+    public static void print(List<Figures> all, int n) {
         System.out.printf("| server, %,d calls at once | answered | answered/s | p50 to the answer | p99 | peak RSS with children | commands that ran |%n", n);
         System.out.println("|---|---|---|---|---|---|---|");
         for (Figures f : all) {

@@ -1,3 +1,5 @@
+package tls;
+
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -5,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
-import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
@@ -14,72 +15,23 @@ import java.util.Base64;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
 
-/**
- * serve --tls-cert FILE --tls-key FILE: TLS from PEM files as nginx and Let's Encrypt write them (the
- * certificate chain, server first; an unencrypted PKCS#8 "PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY").
- * JDK only.
- */
-final class Tls {
+/** PEM files as nginx and Let's Encrypt write them: certificates, and an unencrypted private key. JDK only. */
+final class Pem {
     private static final Pattern PEM = Pattern.compile("-----BEGIN ([A-Z ]+)-----([A-Za-z0-9+/=\\s]+)-----END \\1-----");
 
-    private Tls() {}
+    private Pem() {}
 
-    /** What a server needs: its certificate chain and key. Throws IllegalArgumentException saying what is wrong. */
-    static SSLContext server(Path certFile, Path keyFile) {
-        try {
-            List<Certificate> chain = certificates(certFile);
-            PrivateKey key = key(keyFile);
-            matches(key, chain.get(0));
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
-            char[] none = new char[0];
-            store.setKeyEntry("server", key, none, chain.toArray(Certificate[]::new));
-            KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            keys.init(store, none);
-            SSLContext tls = SSLContext.getInstance("TLS");
-            tls.init(keys.getKeyManagers(), null, null);
-            return tls;
-        } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalArgumentException("cannot use --tls-cert " + certFile + " with --tls-key " + keyFile + ": " + e.getMessage());
-        }
-    }
-
-    /** The key must be the certificate's own: else every handshake would fail, and only the callers would say so. */
-    private static void matches(PrivateKey key, Certificate cert) throws GeneralSecurityException {
-        String algorithm = switch (key.getAlgorithm()) {
-            case "RSA" -> "SHA256withRSA";
-            case "EC" -> "SHA256withECDSA";
-            case "Ed25519", "EdDSA" -> "Ed25519";
-            default -> null; // RSASSA-PSS and others: their parameters vary; the handshake will tell
-        };
-        if (algorithm == null) return;
-        byte[] probe = "asynccall".getBytes(StandardCharsets.US_ASCII);
-        java.security.Signature sign = java.security.Signature.getInstance(algorithm);
-        sign.initSign(key);
-        sign.update(probe);
-        byte[] signature = sign.sign();
-        java.security.Signature check = java.security.Signature.getInstance(algorithm);
-        try {
-            check.initVerify(cert.getPublicKey());
-            check.update(probe);
-            if (check.verify(signature)) return;
-        } catch (java.security.InvalidKeyException otherKind) {
-            // said below
-        }
-        throw new GeneralSecurityException("the key is not the certificate's (" + ((java.security.cert.X509Certificate) cert).getSubjectX500Principal() + ")");
-    }
-
-    private static List<Certificate> certificates(Path file) throws IOException, GeneralSecurityException {
+    /** The certificates of a PEM file, in order (a chain: server first); at least one. */
+    static List<Certificate> certificates(Path file) throws IOException, GeneralSecurityException {
         byte[] pem = Files.readAllBytes(file);
         List<Certificate> chain = List.copyOf(CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem)));
         if (chain.isEmpty()) throw new GeneralSecurityException("no certificate in " + file);
         return chain;
     }
 
-    private static PrivateKey key(Path file) throws IOException, GeneralSecurityException {
+    /** The private key of a PEM file: unencrypted PKCS#8, or PKCS#1 RSA. */
+    static PrivateKey key(Path file) throws IOException, GeneralSecurityException {
         Matcher m = PEM.matcher(Files.readString(file, StandardCharsets.US_ASCII));
         while (m.find()) {
             byte[] der = Base64.getMimeDecoder().decode(m.group(2));

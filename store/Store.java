@@ -1,12 +1,5 @@
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.URI;
+package store;
+
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -18,7 +11,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -26,6 +18,12 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+
+import call.Call;
+import call.Done;
+import call.Received;
+import call.Report;
+import text.Shown;
 
 /**
  * The calls of an endpoint kept in a database (serve --store URL), through JDBC only: SQLite (a file,
@@ -38,20 +36,13 @@ import java.util.function.Consumer;
  * held under a lease that it renews while the call is worked; a call whose endpoint died is taken
  * again when its lease runs out (at-least-once), and finished calls are deleted after --keep.
  */
-final class Store implements AutoCloseable {
+public final class Store implements AutoCloseable {
     static final int QUEUED = 0, WORKING = 1, FINISHED = 2;
-    /** How much of an answer a monitor keeps: what a caller following it needs to see, not a copy of large answers. */
-    static final int ANSWER_KEPT = 4096;
-
-    /** A call as its monitor shows it (GET /calls/ID): started and finished are null until then; the rest once finished. */
-    record Report(String id, java.time.Instant accepted, java.time.Instant started, java.time.Instant finished, int status, int exit,
-                  String answer, long answerBytes, String note, boolean failed) {}
-
     /** How often an idle store looks for calls (queued by another endpoint, or whose lease ran out). */
     static final Duration POLL = Duration.ofMillis(200);
 
     /** A call taken from the store for this endpoint's workers. */
-    record Claimed(res.Call call, res.Received received) {}
+    public record Claimed(Call call, Received received) {}
 
     private final boolean postgres;
     private final String table = "asynccall_calls";
@@ -84,15 +75,15 @@ final class Store implements AutoCloseable {
      * @param capacity calls this endpoint holds at most (taken and not finished)
      * @throws IllegalArgumentException when the store cannot be opened, with what to do about it
      */
-    static Store open(String url, Duration lease, Duration keep, int capacity, Consumer<String> log) {
+    public static Store open(String url, Duration lease, Duration keep, int capacity, Consumer<String> log) {
         String jdbc = url.startsWith("jdbc:") ? url : "jdbc:sqlite:" + url;
         boolean postgres = jdbc.startsWith("jdbc:postgresql:");
         if (!postgres && !jdbc.startsWith("jdbc:sqlite:")) {
-            throw new IllegalArgumentException("--store takes jdbc:sqlite:FILE, a file name, or jdbc:postgresql://HOST/DB, not " + shown(url));
+            throw new IllegalArgumentException("--store takes jdbc:sqlite:FILE, a file name, or jdbc:postgresql://HOST/DB, not " + Shown.storeUrl(url));
         }
         String file = postgres ? null : jdbc.substring("jdbc:sqlite:".length());
         if (file != null && (file.isBlank() || file.contains(":memory:") || file.contains("mode=memory"))) {
-            throw new IllegalArgumentException("--store needs a file that outlives the process (jdbc:sqlite:FILE), not " + shown(url));
+            throw new IllegalArgumentException("--store needs a file that outlives the process (jdbc:sqlite:FILE), not " + Shown.storeUrl(url));
         }
         Store store = new Store(jdbc, postgres, lease, keep, capacity, log);
         try {
@@ -107,16 +98,11 @@ final class Store implements AutoCloseable {
                     + " names in //DEPS, or put the driver's jar on the class path (java -cp DRIVER.jar serve.java ...)");
             }
             if (e.getMessage() != null && e.getMessage().contains("SQLITE_BUSY")) {
-                throw new IllegalArgumentException("the store " + shown(url) + " is in use by another serve (a SQLite file serves one"
+                throw new IllegalArgumentException("the store " + Shown.storeUrl(url) + " is in use by another serve (a SQLite file serves one"
                     + " endpoint; several endpoints share a PostgreSQL store)");
             }
-            throw new IllegalArgumentException("cannot open the store " + shown(url) + ": " + e.getMessage());
+            throw new IllegalArgumentException("cannot open the store " + Shown.storeUrl(url) + ": " + e.getMessage());
         }
-    }
-
-    /** A store URL as logs and errors show it: its password hidden. */
-    static String shown(String url) {
-        return url.replaceAll("(?i)(password=)[^&]*", "$1***");
     }
 
     private Store(String jdbc, boolean postgres, Duration lease, Duration keep, int capacity, Consumer<String> log) {
@@ -191,7 +177,7 @@ final class Store implements AutoCloseable {
             if (!postgres) {
                 int again = s.executeUpdate("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL WHERE state = " + WORKING);
                 writer.commit();
-                if (again > 0) log.accept(plural(again, "call") + " worked on when the last serve ended: queued again (at-least-once)");
+                if (again > 0) log.accept(Shown.plural(again, "call") + " worked on when the last serve ended: queued again (at-least-once)");
             }
             backlog = count("state < " + FINISHED);
             writer.commit();
@@ -200,18 +186,18 @@ final class Store implements AutoCloseable {
     }
 
     /** Calls accepted and not finished, as last counted (about once a second) plus those accepted since. */
-    long backlog() {
+    public long backlog() {
         return backlog;
     }
 
     /** Starts handing taken calls to worker (on the store's thread: it must only hand them on). */
-    void work(Consumer<Claimed> worker) {
+    public void work(Consumer<Claimed> worker) {
         this.worker = worker;
         ops.add(new Wake());
     }
 
     /** No more calls are taken (a stop). */
-    void stopTaking() {
+    public void stopTaking() {
         claiming = false;
     }
 
@@ -219,33 +205,33 @@ final class Store implements AutoCloseable {
      * Stores a call. The future completes, once committed, with null (a new call, queued or, when
      * working, held by this endpoint) or, when its Idempotency-Key was used before, that first call.
      */
-    CompletableFuture<Idempotency.Seen> accept(res.Call call, res.Received received, byte[] fingerprint, boolean working) {
+    public CompletableFuture<Idempotency.Seen> accept(Call call, Received received, byte[] fingerprint, boolean working) {
         Insert insert = new Insert(call, received, fingerprint, working);
         ops.add(insert);
         return insert.done;
     }
 
     /** Records a call's end (and drops its request); a key whose call was not worked on is let go, so that a retry may do it. */
-    CompletableFuture<Void> finish(res.Done done, boolean letKeyGo) {
+    public CompletableFuture<Void> finish(Done done, boolean letKeyGo) {
         Finish finish = new Finish(done, letKeyGo);
         ops.add(finish);
         return finish.done;
     }
 
     /** A call this endpoint took and could not finish (a stop): queued again for the next start or another endpoint. */
-    void release(String id) {
-        ops.add(new Release(id));
+    public void requeue(String id) {
+        ops.add(new Requeue(id));
     }
 
-    /** A taken call (whose body had this length) is no longer held in memory: finished or released. */
-    void let(long bytes) {
+    /** A taken call (whose body had this length) is no longer held in memory: finished or queued again. */
+    public void unhold(long bytes) {
         holding.decrementAndGet();
         holdingBytes.addAndGet(-bytes);
         ops.add(new Wake());
     }
 
     /** The call as its monitor shows it, or null when the store has no such call. */
-    Report report(String id) throws SQLException {
+    public Report report(String id) throws SQLException {
         synchronized (lock) {
             if (reader == null) throw new SQLException("the store is not connected");
             try (PreparedStatement q = reader.prepareStatement("SELECT state, accepted_ms, started_ms, finished_ms, work_status,"
@@ -257,7 +243,7 @@ final class Store implements AutoCloseable {
                         byte[] answer = r.getBytes(7);
                         boolean finished = r.getInt(1) == FINISHED;
                         report = new Report(id, instant(r, 2), r.getInt(1) == QUEUED ? null : instant(r, 3),
-                            finished ? instant(r, 4) : null, r.getInt(5), r.getObject(6) == null ? -1 : r.getInt(6),
+                            finished ? instant(r, 4) : null, status(r, 5), exit(r, 6),
                             answer == null ? null : new String(answer, StandardCharsets.ISO_8859_1), r.getLong(8), r.getString(9),
                             r.getInt(10) != 0);
                     }
@@ -268,13 +254,25 @@ final class Store implements AutoCloseable {
         }
     }
 
+    /** A status: 0 (what a call not worked on, or still working, is written with) or NULL is none. */
+    private static java.util.OptionalInt status(ResultSet r, int column) throws SQLException {
+        int v = r.getInt(column);
+        return v == 0 ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(v);
+    }
+
+    /** An exit code: NULL is none. */
+    private static java.util.OptionalInt exit(ResultSet r, int column) throws SQLException {
+        int v = r.getInt(column);
+        return r.wasNull() ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(v);
+    }
+
     private static java.time.Instant instant(ResultSet r, int column) throws SQLException {
         long ms = r.getLong(column);
         return r.wasNull() ? null : java.time.Instant.ofEpochMilli(ms);
     }
 
     /** Stops the store's thread once what was given to it is written, lets go the calls this endpoint holds; returns the calls left waiting. */
-    long close(Duration wait) {
+    public long close(Duration wait) {
         claiming = false;
         Close close = new Close();
         ops.add(close);
@@ -317,11 +315,11 @@ final class Store implements AutoCloseable {
 
     // The store's thread: everything given to it since its last commit, written in one transaction.
 
-    private sealed interface Op permits Insert, Finish, Release, Wake, Close {}
+    private sealed interface Op permits Insert, Finish, Requeue, Wake, Close {}
 
     private final class Insert implements Op {
-        final res.Call call;
-        final res.Received received;
+        final Call call;
+        final Received received;
         final byte[] fingerprint;
         final boolean working;
         final CompletableFuture<Idempotency.Seen> done = new CompletableFuture<>();
@@ -329,7 +327,7 @@ final class Store implements AutoCloseable {
         /** Taken by this endpoint as it is stored (a worker is free and no older call waits): no second query, no copy read back. */
         boolean taken;
 
-        Insert(res.Call call, res.Received received, byte[] fingerprint, boolean working) {
+        Insert(Call call, Received received, byte[] fingerprint, boolean working) {
             this.call = call;
             this.received = received;
             this.fingerprint = fingerprint;
@@ -337,13 +335,13 @@ final class Store implements AutoCloseable {
         }
     }
 
-    private record Finish(res.Done end, boolean letKeyGo, CompletableFuture<Void> done) implements Op {
-        Finish(res.Done end, boolean letKeyGo) {
+    private record Finish(Done end, boolean letKeyGo, CompletableFuture<Void> done) implements Op {
+        Finish(Done end, boolean letKeyGo) {
             this(end, letKeyGo, new CompletableFuture<>());
         }
     }
 
-    private record Release(String id) implements Op {}
+    private record Requeue(String id) implements Op {}
 
     private record Wake() implements Op {}
 
@@ -352,122 +350,177 @@ final class Store implements AutoCloseable {
         long left;
     }
 
+    /** When the store's thread next polls for calls, renews its leases, and counts its backlog (System.currentTimeMillis). */
+    private static final class Clock {
+        long poll, renew, count;
+    }
+
+    /** One turn of the store's thread: when, whether it polls, renews and counts now, how many calls it may take and whether it tries. */
+    private record Turn(long now, boolean poll, boolean renew, boolean count, int free, boolean take) {}
+
+    /** What a turn's transaction took for this endpoint's workers, and whether calls may still wait in the store. */
+    private record Written(List<Claimed> taken, boolean waiting) {}
+
     private void loop() {
-        long now = System.currentTimeMillis();
-        long nextPoll = now, nextRenew = now + lease.toMillis() / 3, nextCount = now + 1000;
+        Clock clock = new Clock();
+        long start = System.currentTimeMillis();
+        clock.poll = start;
+        clock.renew = start + lease.toMillis() / 3;
+        clock.count = start + 1000;
         List<Op> batch = new ArrayList<>();
         Close closing = null;
         int failures = 0;
         boolean mayWait = true; // whether calls may be queued in the store: after a start, a queued insert, a release, a poll
         while (closing == null) {
-            try {
-                long wait = Math.max(1, Math.min(nextPoll, Math.min(nextRenew, nextCount)) - System.currentTimeMillis());
-                Op first = ops.poll(wait, TimeUnit.MILLISECONDS);
-                if (first != null) batch.add(first);
-                ops.drainTo(batch);
-            } catch (InterruptedException e) {
-                break;
-            }
-            now = System.currentTimeMillis();
-            boolean wake = false;
-            for (Op op : batch) {
-                if (op instanceof Wake || op instanceof Release) wake = true;
-                if (op instanceof Release) mayWait = true;
-                if (op instanceof Close c) closing = c;
-            }
-            int free = claiming && worker != null && closing == null ? capacity - holding.get() : 0;
-            boolean poll = now >= nextPoll, renew = now >= nextRenew, count = now >= nextCount;
-            // The oldest waiting calls first (those of other endpoints too, on a poll), then the new ones as they are stored.
-            boolean take = free > 0 && (poll || (mayWait && (wake || !batch.isEmpty())));
-            if (!retry.isEmpty() && count) retry(); // once a second
-            if (batch.isEmpty() && !take && !renew && !count) {
-                if (poll) nextPoll = now + POLL.toMillis(); // nothing to take it for: no free worker
+            if (!gather(batch, Math.min(clock.poll, Math.min(clock.renew, clock.count)))) break;
+            closing = closing(batch);
+            mayWait |= batch.stream().anyMatch(op -> op instanceof Requeue);
+            Turn turn = turn(clock, batch, closing, mayWait);
+            if (!retry.isEmpty() && turn.count()) retry(); // once a second
+            if (batch.isEmpty() && !turn.take() && !turn.renew() && !turn.count()) {
+                if (turn.poll()) clock.poll = turn.now() + POLL.toMillis(); // nothing to take it for: no free worker
                 continue;
             }
-            List<Claimed> taken = new ArrayList<>();
-            boolean waiting = mayWait;
+            Written written;
             try {
-                synchronized (lock) {
-                    if (writer == null) throw new SQLException("the store is not connected");
-                    if (renew) renew(now); // before taking: an endpoint's own calls are never taken over from it
-                    if (take) {
-                        taken = take(free, now, poll);
-                        waiting = taken.size() == free; // fewer than asked for: none left waiting
-                    }
-                    int room = free - taken.size();
-                    long bytes = holdingBytes.get() + bytes(taken);
-                    for (Op op : batch) {
-                        if (op instanceof Insert i && !i.working) {
-                            long body = i.received.body().length;
-                            i.taken = room > 0 && (bytes == 0 || bytes + body <= budget);
-                            if (i.taken) {
-                                room--;
-                                bytes += body;
-                            } else {
-                                waiting = true;
-                            }
-                        }
-                        apply(op, now);
-                    }
-                    if (count) {
-                        backlog = count("state < " + FINISHED);
-                        delete(now);
-                    }
-                    if (closing != null) closing.left = letGo();
-                    writer.commit();
-                }
+                written = write(batch, turn, closing, mayWait);
                 failures = 0;
-                mayWait = waiting;
             } catch (Exception | Error e) { // an Error too (OutOfMemoryError): the store's thread must go on
-                synchronized (lock) {
-                    rollback();
-                    reconnect();
-                }
-                failed(batch, e, ++failures);
-                batch.clear();
+                recover(batch, e, ++failures);
                 continue;
             }
-            if (poll) nextPoll = now + POLL.toMillis();
-            if (renew) nextRenew = now + lease.toMillis() / 3;
-            if (count) nextCount = now + 1000;
-            for (Op op : batch) {
-                if (op instanceof Insert i) {
-                    if (i.seen == null) backlog++;
-                    if (i.seen == null && i.taken) taken.add(new Claimed(i.call, i.received));
-                    i.done.complete(i.seen);
-                } else if (op instanceof Finish f) {
-                    f.done.complete(null);
-                }
-            }
-            batch.clear();
-            holding.addAndGet(taken.size());
-            holdingBytes.addAndGet(bytes(taken));
-            for (Claimed c : taken) worker.accept(c);
+            mayWait = written.waiting();
+            advance(clock, turn);
+            complete(batch, written.taken());
+            hand(written.taken());
         }
         if (closing != null) closing.done.complete(null);
+    }
+
+    /** Waits for work until the next timer (until, System.currentTimeMillis), then takes all that came; false when interrupted. */
+    private boolean gather(List<Op> batch, long until) {
+        try {
+            Op first = ops.poll(Math.max(1, until - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+            if (first != null) batch.add(first);
+            ops.drainTo(batch);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
+        }
+    }
+
+    private static Close closing(List<Op> batch) {
+        for (Op op : batch) if (op instanceof Close c) return c;
+        return null;
+    }
+
+    /** What this turn does: the oldest waiting calls are taken first (those of other endpoints too, on a poll), then the new ones as they are stored. */
+    private Turn turn(Clock clock, List<Op> batch, Close closing, boolean mayWait) {
+        long now = System.currentTimeMillis();
+        boolean wake = batch.stream().anyMatch(op -> op instanceof Wake || op instanceof Requeue);
+        int free = claiming && worker != null && closing == null ? capacity - holding.get() : 0;
+        boolean poll = now >= clock.poll;
+        return new Turn(now, poll, now >= clock.renew, now >= clock.count, free, free > 0 && (poll || (mayWait && (wake || !batch.isEmpty()))));
+    }
+
+    /** The turn's one transaction: renew, take, store and finish what came, count and sweep, let go on a close. */
+    private Written write(List<Op> batch, Turn turn, Close closing, boolean mayWait) throws SQLException {
+        synchronized (lock) {
+            if (writer == null) throw new SQLException("the store is not connected");
+            if (turn.renew()) renew(turn.now()); // before taking: an endpoint's own calls are never taken over from it
+            List<Claimed> taken = turn.take() ? take(turn.free(), turn.now(), turn.poll()) : new ArrayList<>();
+            // Fewer than asked for: none left waiting.
+            boolean waiting = turn.take() ? taken.size() == turn.free() : mayWait;
+            waiting |= place(batch, turn.free() - taken.size(), holdingBytes.get() + bytes(taken));
+            for (Op op : batch) apply(op, turn.now());
+            if (turn.count()) {
+                backlog = count("state < " + FINISHED);
+                delete(turn.now());
+            }
+            if (closing != null) closing.left = requeueOwn();
+            writer.commit();
+            return new Written(taken, waiting);
+        }
+    }
+
+    /**
+     * Which new calls this endpoint takes as they are stored (room: workers free; bytes: bodies held):
+     * the others are queued. Returns whether any was queued.
+     */
+    private boolean place(List<Op> batch, int room, long bytes) {
+        boolean queued = false;
+        for (Op op : batch) {
+            if (!(op instanceof Insert i) || i.working) continue;
+            long body = i.received.body().length;
+            i.taken = room > 0 && (bytes == 0 || bytes + body <= budget);
+            if (i.taken) {
+                room--;
+                bytes += body;
+            } else {
+                queued = true;
+            }
+        }
+        return queued;
+    }
+
+    private void advance(Clock clock, Turn turn) {
+        if (turn.poll()) clock.poll = turn.now() + POLL.toMillis();
+        if (turn.renew()) clock.renew = turn.now() + lease.toMillis() / 3;
+        if (turn.count()) clock.count = turn.now() + 1000;
+    }
+
+    /** The callers of a committed turn are told: a new call's 202 (or its key's first call), a finished call's end. */
+    private void complete(List<Op> batch, List<Claimed> taken) {
+        for (Op op : batch) {
+            if (op instanceof Insert i) {
+                if (i.seen == null) backlog++;
+                if (i.seen == null && i.taken) taken.add(new Claimed(i.call, i.received));
+                i.done.complete(i.seen);
+            } else if (op instanceof Finish f) {
+                f.done.complete(null);
+            }
+        }
+        batch.clear();
+    }
+
+    /** The calls taken go to this endpoint's workers, counted as held. */
+    private void hand(List<Claimed> taken) {
+        holding.addAndGet(taken.size());
+        holdingBytes.addAndGet(bytes(taken));
+        for (Claimed c : taken) worker.accept(c);
+    }
+
+    /** A turn whose transaction failed: rolled back, connected again, its ops refused or kept to be written again. */
+    private void recover(List<Op> batch, Throwable e, int failures) {
+        synchronized (lock) {
+            rollback();
+            reconnect();
+        }
+        failed(batch, e, failures);
+        batch.clear();
     }
 
     private void apply(Op op, long now) throws SQLException {
         if (op instanceof Insert i) {
             insert(i, now);
         } else if (op instanceof Finish f) {
-            res.Done d = f.end();
+            Done d = f.end();
             PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", finished_ms = ?,"
                 + " status = CASE WHEN status = 0 THEN ? ELSE status END, work_status = ?, exit_code = ?, answer = ?, answer_bytes = ?,"
                 + " note = ?, failed = ?, request = NULL, body = NULL, owner = NULL"
                 + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ?");
             u.setLong(1, now);
             u.setInt(2, d.status());
-            u.setInt(3, d.workStatus());
-            if (d.exit() < 0) u.setNull(4, java.sql.Types.INTEGER); else u.setInt(4, d.exit());
-            String answer = d.answer() == null ? null : d.answer().substring(0, Math.min(d.answer().length(), ANSWER_KEPT));
+            u.setInt(3, d.workStatus().orElse(0));
+            if (d.exit().isEmpty()) u.setNull(4, java.sql.Types.INTEGER); else u.setInt(4, d.exit().getAsInt());
+            String answer = d.answer() == null ? null : d.answer().substring(0, Math.min(d.answer().length(), Report.ANSWER_SHOWN));
             u.setBytes(5, answer == null ? null : answer.getBytes(StandardCharsets.ISO_8859_1));
             u.setLong(6, d.answerBytes());
             u.setString(7, d.note() == null ? null : d.note().replace('\0', '\uFFFD')); // PostgreSQL's text has no NUL
             u.setInt(8, d.failed() ? 1 : 0);
             u.setString(9, d.call().id());
             if (u.executeUpdate() > 0) backlog--;
-        } else if (op instanceof Release r) {
+        } else if (op instanceof Requeue r) {
             PreparedStatement u = sql("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
                 + " WHERE id = ? AND owner = ? AND state = " + WORKING);
             u.setString(1, r.id());
@@ -489,7 +542,7 @@ final class Store implements AutoCloseable {
         if (held) u.setLong(6, now + lease.toMillis()); else u.setNull(6, java.sql.Types.BIGINT);
         u.setLong(7, now);
         if (held) u.setLong(8, now); else u.setNull(8, java.sql.Types.BIGINT);
-        u.setBytes(9, encode(i.call, i.received));
+        u.setBytes(9, Rows.encode(i.call, i.received));
         u.setBytes(10, i.received.body());
         u.setInt(11, i.working ? 0 : 202);
         if (u.executeUpdate() > 0) return;
@@ -497,7 +550,7 @@ final class Store implements AutoCloseable {
         q.setString(1, i.call.key());
         try (ResultSet r = q.executeQuery()) {
             if (!r.next()) throw new SQLException("Idempotency-Key " + i.call.key() + " neither stored nor found");
-            i.seen = new Idempotency.Seen(r.getBytes(1), r.getInt(2), r.getString(3));
+            i.seen = new Idempotency.Seen(r.getBytes(1), status(r, 2), r.getString(3));
         }
     }
 
@@ -546,7 +599,7 @@ final class Store implements AutoCloseable {
             u.setLong(3, now);
             u.setLong(4, seq);
             try (ResultSet r = u.executeQuery()) {
-                while (r.next()) into.add(decode(r.getString(1), r.getBytes(2), r.getBytes(3)));
+                while (r.next()) into.add(Rows.decode(r.getString(1), r.getBytes(2), r.getBytes(3)));
             }
         }
     }
@@ -571,7 +624,7 @@ final class Store implements AutoCloseable {
         u.executeUpdate();
     }
 
-    private long letGo() throws SQLException {
+    private long requeueOwn() throws SQLException {
         PreparedStatement u = sql("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
             + " WHERE owner = ? AND state = " + WORKING);
         u.setString(1, owner);
@@ -606,7 +659,7 @@ final class Store implements AutoCloseable {
      * one that cannot be written never blocks the new calls.
      */
     private void failed(List<Op> batch, Throwable e, int failures) {
-        log.accept("The store failed (" + plural(failures, "time") + " in a row): " + e);
+        log.accept("The store failed (" + Shown.plural(failures, "time") + " in a row): " + e);
         for (Op op : batch) {
             if (op instanceof Insert i) i.done.completeExceptionally(e);
             else if (op instanceof Close c) c.done.completeExceptionally(e);
@@ -639,82 +692,5 @@ final class Store implements AutoCloseable {
                 return;
             }
         }
-    }
-
-    private static String plural(long n, String what) {
-        return n + " " + what + (n == 1 ? "" : "s");
-    }
-
-    // A call's request as a row keeps it: everything of res.Call and res.Received but the body, length-prefixed.
-
-    static byte[] encode(res.Call call, res.Received r) {
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            DataOutputStream out = new DataOutputStream(bytes);
-            write(out, call.method());
-            write(out, call.uri().toString());
-            write(out, call.from().getAddress().getHostAddress());
-            out.writeInt(call.from().getPort());
-            write(out, call.key());
-            write(out, r.rawQuery());
-            write(out, r.contentType());
-            out.writeInt(r.headers().size());
-            for (Map.Entry<String, List<String>> h : r.headers().entrySet()) {
-                write(out, h.getKey());
-                out.writeInt(h.getValue().size());
-                for (String v : h.getValue()) write(out, v);
-            }
-            write(out, r.local().getAddress().getHostAddress());
-            out.writeInt(r.local().getPort());
-            write(out, r.protocol());
-            out.writeBoolean(r.secure());
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    static Claimed decode(String id, byte[] request, byte[] body) {
-        try {
-            DataInputStream in = new DataInputStream(new ByteArrayInputStream(request));
-            String method = read(in);
-            URI uri = URI.create(read(in));
-            InetSocketAddress from = new InetSocketAddress(InetAddress.getByName(read(in)), in.readInt());
-            String key = read(in);
-            String rawQuery = read(in), contentType = read(in);
-            Map<String, List<String>> headers = new LinkedHashMap<>();
-            for (int n = in.readInt(); n > 0; n--) {
-                String name = read(in);
-                List<String> values = new ArrayList<>();
-                for (int m = in.readInt(); m > 0; m--) values.add(read(in));
-                headers.put(name, List.copyOf(values));
-            }
-            InetSocketAddress local = new InetSocketAddress(InetAddress.getByName(read(in)), in.readInt());
-            String protocol = read(in);
-            boolean secure = in.readBoolean();
-            res.Call call = new res.Call(id, method, uri, from, key);
-            return new Claimed(call, new res.Received(method, rawQuery, contentType, headers, body == null ? new byte[0] : body,
-                local, protocol, secure));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** A string (null allowed) as its length (-1: null) and its UTF-16 chars. */
-    private static void write(DataOutputStream out, String s) throws IOException {
-        if (s == null) {
-            out.writeInt(-1);
-            return;
-        }
-        out.writeInt(s.length());
-        out.writeChars(s);
-    }
-
-    private static String read(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        if (n < 0) return null;
-        char[] chars = new char[n];
-        for (int i = 0; i < n; i++) chars[i] = in.readChar();
-        return new String(chars);
     }
 }

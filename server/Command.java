@@ -1,3 +1,10 @@
+package server;
+
+import call.Call;
+import call.Received;
+import call.Result;
+import call.Work;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -9,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -19,9 +27,9 @@ import java.util.concurrent.TimeUnit;
  * command's stdin, and the command's stdout its answer. Nothing from the request is ever put into the
  * command line. Exit 0 is done, anything else failed (the last lines of stderr go to the log).
  */
-final class Command implements res.Work {
+public final class Command implements Work {
     /** How much of the command's stdout is its answer; the rest is dropped (the log says how much there was). */
-    static final int ANSWER_LIMIT = 1 << 20;
+    public static final int STDOUT_LIMIT = 1 << 20;
     /** How much of the end of its stderr is kept for the log. */
     static final int STDERR_KEPT = 2048;
 
@@ -51,13 +59,42 @@ final class Command implements res.Work {
     private final Set<Process> running = ConcurrentHashMap.newKeySet();
 
     /** @param timeout how long a command may run before it and its children are ended; null for no limit */
-    Command(String command, Duration timeout) {
+    public Command(String command, Duration timeout) {
         this.command = command;
         this.timeout = timeout;
     }
 
     @Override
-    public res.Result work(res.Call call, res.Received received) throws InterruptedException {
+    public Result work(Call call, Received received) throws InterruptedException {
+        // The body, the answer and stderr are files of the call's own: no thread and no pipe per command,
+        // and a child the command leaves behind holds a file, not the call.
+        Path files;
+        Process process;
+        try {
+            files = Files.createTempDirectory(TEMP, "call-");
+        } catch (IOException e) {
+            return Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
+        }
+        try {
+            process = start(process(call, received), files, received.body());
+        } catch (IOException e) {
+            delete(files);
+            return Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
+        } catch (InterruptedException stopping) {
+            delete(files);
+            throw stopping;
+        }
+        running.add(process);
+        try {
+            return outcome(process, files);
+        } finally {
+            running.remove(process);
+            delete(files);
+        }
+    }
+
+    /** The command's process: its own process group, the request's CGI variables and nothing else of a request in its environment. */
+    private ProcessBuilder process(Call call, Received received) {
         // setsid: the command and all it starts are a process group of their own, ended together.
         ProcessBuilder builder = new ProcessBuilder("setsid", "sh", "-c", command);
         Map<String, String> env = builder.environment();
@@ -68,49 +105,44 @@ final class Command implements res.Work {
         metaVariables(call, received).forEach((name, value) -> {
             if (value.indexOf('\0') < 0) env.put(name, utf8(value));
         });
-        // The body, the answer and stderr are files of the call's own: no thread and no pipe per command,
-        // and a child the command leaves behind holds a file, not the call.
-        Path files;
+        return builder;
+    }
+
+    /** Starts the process on the spawning pool, the body its stdin, stdout and stderr files in files. */
+    private static Process start(ProcessBuilder builder, Path files, byte[] body) throws IOException, InterruptedException {
+        Path in = files.resolve("in");
+        Files.write(in, body);
+        builder.redirectInput(in.toFile()).redirectOutput(files.resolve("out").toFile()).redirectError(files.resolve("err").toFile());
         try {
-            files = Files.createTempDirectory(TEMP, "call-");
-        } catch (IOException e) {
-            return res.Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
+            return SPAWN.submit(builder::start).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
-        Path in = files.resolve("in"), out = files.resolve("out"), err = files.resolve("err");
-        Process process;
-        try {
-            Files.write(in, received.body());
-            builder.redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile());
-            process = SPAWN.submit(builder::start).get();
-        } catch (IOException | java.util.concurrent.ExecutionException e) {
-            delete(files);
-            Throwable why = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
-            return res.Result.text(500, "Internal Server Error\n", "the command could not start: " + why.getMessage());
-        }
-        running.add(process);
+    }
+
+    /** Waits for the command (at most its timeout, then ends it) and reads its answer: a CGI response, or a failure. */
+    private Result outcome(Process process, Path files) throws InterruptedException {
+        Path out = files.resolve("out"), err = files.resolve("err");
         try {
             boolean ended = timeout == null ? process.waitFor() >= 0 : process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
             if (!ended) {
                 end(process);
-                return res.Result.text(504, "Gateway Timeout: the work took longer than its limit\n",
+                return Result.text(504, "Gateway Timeout: the work took longer than its limit\n",
                     "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + tail(err));
             }
             int exit = process.exitValue();
             long written = Files.size(out);
-            String remark = written > ANSWER_LIMIT ? "the command wrote " + written + " bytes: its answer is the first " + ANSWER_LIMIT : null;
+            String remark = written > STDOUT_LIMIT ? "the command wrote " + written + " bytes: its answer is the first " + STDOUT_LIMIT : null;
             if (exit != 0) {
-                return new res.Result(500, Map.of(), "Internal Server Error: the work failed\n".getBytes(StandardCharsets.UTF_8), exit,
+                return new Result(500, Map.of(), "Internal Server Error: the work failed\n".getBytes(StandardCharsets.UTF_8), OptionalInt.of(exit),
                     "exit " + exit + tail(err), remark);
             }
-            return cgiResponse(head(out, ANSWER_LIMIT), remark);
+            return cgiResponse(head(out, STDOUT_LIMIT), remark);
         } catch (IOException e) {
-            return res.Result.text(500, "Internal Server Error\n", "the command's answer could not be read: " + e.getMessage());
+            return Result.text(500, "Internal Server Error\n", "the command's answer could not be read: " + e.getMessage());
         } catch (InterruptedException stopping) {
             end(process);
             throw stopping;
-        } finally {
-            running.remove(process);
-            delete(files);
         }
     }
 
@@ -168,7 +200,7 @@ final class Command implements res.Work {
     }
 
     /** Ends the commands still running, and their children, all at once: the server is stopping. */
-    void stop() {
+    public void stop() {
         List<Thread> ending = running.stream().map(p -> Thread.ofVirtual().start(() -> end(p))).toList();
         for (Thread t : ending) {
             try {
@@ -195,7 +227,7 @@ final class Command implements res.Work {
      * needs as nginx's fastcgi_params give it (REDIRECT_STATUS, REQUEST_URI, REQUEST_SCHEME, HTTPS).
      * Authorization is never passed, nor Proxy as HTTP_PROXY (httpoxy), nor a header with '_' in its name.
      */
-    static Map<String, String> metaVariables(res.Call call, res.Received r) {
+    static Map<String, String> metaVariables(Call call, Received r) {
         Map<String, String> v = new LinkedHashMap<>();
         InetSocketAddress local = r.local();
         String host = r.headers().getOrDefault("Host", List.of("")).get(0);
@@ -232,7 +264,7 @@ final class Command implements res.Work {
      * and one of them is Status, Content-Type or Location, those give the answer's status and headers
      * and the rest is its body; any other output is the body as it stands.
      */
-    static res.Result cgiResponse(byte[] out, String remark) {
+    static Result cgiResponse(byte[] out, String remark) {
         String text = new String(out, StandardCharsets.ISO_8859_1);
         int blank = text.indexOf("\n\n"), crlf = text.indexOf("\r\n\r\n");
         int end = blank < 0 ? crlf : crlf < 0 ? blank : Math.min(blank, crlf);
@@ -250,7 +282,7 @@ final class Command implements res.Work {
         }
         cgi = cgi && lines.stream().anyMatch(h -> h[0].equalsIgnoreCase("Status") || h[0].equalsIgnoreCase("Content-Type")
             || h[0].equalsIgnoreCase("Location"));
-        if (!cgi) return new res.Result(200, Map.of(), out, 0, null, remark);
+        if (!cgi) return new Result(200, Map.of(), out, OptionalInt.of(0), null, remark);
         int status = lines.stream().anyMatch(h -> h[0].equalsIgnoreCase("Location")) ? 302 : 200;
         Map<String, List<String>> answer = new LinkedHashMap<>(); // a header may come more than once (Set-Cookie)
         for (String[] h : lines) {
@@ -258,7 +290,7 @@ final class Command implements res.Work {
             if (name.equals("status")) {
                 String code = h[1].split(" ", 2)[0];
                 // A final answer is 2xx to 5xx: anything else from a command is its fault.
-                if (!code.matches("[2-5]\\d\\d")) return res.Result.text(502, "Bad Gateway: the work gave an invalid status\n", "an invalid Status: " + h[1]);
+                if (!code.matches("[2-5]\\d\\d")) return Result.text(502, "Bad Gateway: the work gave an invalid status\n", "an invalid Status: " + h[1]);
                 status = Integer.parseInt(code);
             } else if (!Set.of("connection", "transfer-encoding", "content-length", "keep-alive").contains(name)) {
                 answer.computeIfAbsent(h[0], k -> new java.util.ArrayList<>()).add(h[1]);
@@ -266,6 +298,6 @@ final class Command implements res.Work {
         }
         int bodyStart = end + (end == crlf ? 4 : 2);
         byte[] body = java.util.Arrays.copyOfRange(out, bodyStart, out.length);
-        return new res.Result(status, answer, body, 0, null, remark);
+        return new Result(status, answer, body, OptionalInt.of(0), null, remark);
     }
 }

@@ -1,3 +1,13 @@
+package server;
+
+import call.Call;
+import call.Done;
+import call.Listener;
+import call.Report;
+import http.Bearer;
+import http.Replies;
+import text.Json;
+
 import com.sun.net.httpserver.HttpExchange;
 
 import java.nio.charset.StandardCharsets;
@@ -6,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.function.Predicate;
 
 /**
@@ -15,30 +26,32 @@ import java.util.function.Predicate;
  * command's exit code, and the answer (its first 4 KiB), with Retry-After while it is not
  * finished. Fed by the endpoint's events; finished calls are kept for a bounded time and count.
  */
-final class Monitor implements res.Listener {
-    /** One call as the monitor knows it: its end without its call, the answer cut to Store.ANSWER_KEPT. */
+public final class Monitor implements Listener {
+    /** One call as the monitor knows it: accepted, then started, then its report once finished. */
     private static final class State {
         final String id;
         final Instant accepted = Instant.now();
-        Instant started, finished;
-        int status, exit;
-        String answer, note;
-        long answerBytes;
-        boolean failed;
+        Instant started;
+        Report finished;
 
         State(String id) {
             this.id = id;
         }
 
-        Store.Report report() {
-            return new Store.Report(id, accepted, started, finished, status, exit, answer, answerBytes, note, failed);
+        Report report() {
+            return finished != null ? finished : new Report(id, accepted, started, null, OptionalInt.empty(), OptionalInt.empty(), null, 0, null, false);
         }
+    }
+
+    /** Where a monitor with a store reads its calls. */
+    public interface Reader {
+        Report report(String id) throws java.sql.SQLException;
     }
 
     private final Duration keep;
     private final int most;
     private final Predicate<HttpExchange> trusted;
-    private final Store store;
+    private final Reader store;
     private final Map<String, State> calls = new HashMap<>();
     private final ArrayDeque<State> finished = new ArrayDeque<>();
 
@@ -47,7 +60,7 @@ final class Monitor implements res.Listener {
      * @param trusted whether a request may read a monitor (the endpoint's token)
      * @param store where the calls are read from (null: from the events this monitor is told)
      */
-    Monitor(Duration keep, int most, Predicate<HttpExchange> trusted, Store store) {
+    public Monitor(Duration keep, int most, Predicate<HttpExchange> trusted, Reader store) {
         this.keep = keep;
         this.most = most;
         this.trusted = trusted;
@@ -55,83 +68,77 @@ final class Monitor implements res.Listener {
     }
 
     @Override
-    public synchronized void accepted(res.Call call) {
+    public synchronized void accepted(Call call) {
         calls.put(call.id(), new State(call.id()));
     }
 
     @Override
-    public synchronized void started(res.Call call) {
+    public synchronized void started(Call call) {
         State s = calls.get(call.id());
         if (s != null) s.started = Instant.now();
     }
 
     @Override
-    public synchronized void done(res.Done done) {
+    public synchronized void done(Done done) {
         State s = calls.get(done.call().id());
         if (s == null) return; // refused before it was accepted: it has no monitor
-        s.finished = Instant.now();
-        s.status = done.workStatus();
-        s.exit = done.exit();
-        s.answer = done.answer() == null ? null : done.answer().substring(0, Math.min(done.answer().length(), Store.ANSWER_KEPT));
-        s.answerBytes = done.answerBytes();
-        s.note = done.note();
-        s.failed = done.failed();
+        String answer = done.answer() == null ? null : done.answer().substring(0, Math.min(done.answer().length(), Report.ANSWER_SHOWN));
+        s.finished = new Report(s.id, s.accepted, s.started, Instant.now(), done.workStatus(), done.exit(), answer, done.answerBytes(),
+            done.note(), done.failed());
         finished.addLast(s);
         forgetOld();
     }
 
     private void forgetOld() {
         Instant before = Instant.now().minus(keep);
-        while (!finished.isEmpty() && (finished.size() > most || finished.peekFirst().finished.isBefore(before))) {
+        while (!finished.isEmpty() && (finished.size() > most || finished.peekFirst().finished.finished().isBefore(before))) {
             calls.remove(finished.removeFirst().id);
         }
     }
 
     /** GET /calls/ID. */
-    void handle(HttpExchange exchange) {
+    public void handle(HttpExchange exchange) {
         try (exchange) {
             String id = exchange.getRequestURI().getRawPath().substring("/calls/".length());
             if (!trusted.test(exchange)) {
-                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                res.send(exchange, 401, res.UNAUTHORIZED + "\n", res.hasBody(exchange));
+                Bearer.refuse(exchange);
                 return;
             }
-            Store.Report report;
+            Report report;
             try {
                 report = !id.matches("[0-9a-f]{32}") ? null : store != null ? store.report(id) : inMemory(id);
             } catch (java.sql.SQLException e) {
                 exchange.getResponseHeaders().set("Retry-After", "1");
-                res.send(exchange, 503, "Service Unavailable: the store cannot be read (" + e.getMessage() + ")\n", res.hasBody(exchange));
+                Replies.send(exchange, 503, "Service Unavailable: the store cannot be read (" + e.getMessage() + ")\n", Replies.hasBody(exchange));
                 return;
             }
             if (report != null && report.finished() == null) exchange.getResponseHeaders().set("Retry-After", "1");
             if (report == null) {
-                res.send(exchange, 404, "404 Not Found: no such call (or it finished longer ago than it is kept)\n", res.hasBody(exchange));
+                Replies.send(exchange, 404, "404 Not Found: no such call (or it finished longer ago than it is kept)\n", Replies.hasBody(exchange));
                 return;
             }
             exchange.getResponseHeaders().set("Content-Type", "application/json");
             exchange.getResponseHeaders().set("Cache-Control", "no-store");
-            res.send(exchange, 200, json(report).getBytes(StandardCharsets.UTF_8), res.hasBody(exchange));
+            Replies.send(exchange, 200, json(report).getBytes(StandardCharsets.UTF_8), Replies.hasBody(exchange));
         }
     }
 
-    private synchronized Store.Report inMemory(String id) {
+    private synchronized Report inMemory(String id) {
         forgetOld();
         State s = calls.get(id);
         return s == null ? null : s.report();
     }
 
-    private static String json(Store.Report s) {
-        String state = s.finished() != null ? (s.failed() ? "failed" : "done") : s.started() != null ? "working" : "queued";
-        StringBuilder out = new StringBuilder("{\"id\":\"").append(s.id()).append("\",\"state\":\"").append(state)
+    private static String json(Report s) {
+        StringBuilder out = new StringBuilder("{\"id\":\"").append(s.id()).append("\",\"state\":\"").append(s.state())
             .append("\",\"accepted\":\"").append(s.accepted()).append('"')
             .append(",\"started\":").append(s.started() == null ? "null" : "\"" + s.started() + "\"")
             .append(",\"finished\":").append(s.finished() == null ? "null" : "\"" + s.finished() + "\"");
         if (s.finished() != null) {
-            out.append(",\"status\":").append(s.status());
-            if (s.exit() >= 0) out.append(",\"exit\":").append(s.exit());
-            if (s.answer() != null) out.append(",\"answer\":").append(EventLog.json(s.answer())).append(",\"answer_bytes\":").append(s.answerBytes());
-            if (s.note() != null) out.append(",\"note\":").append(EventLog.json(s.note()));
+            out.append(",\"status\":").append(s.status().orElse(0));
+            s.exit().ifPresent(exit -> out.append(",\"exit\":").append(exit));
+            if (s.answer() != null) out.append(",\"answer\":").append(Json.bytes(s.answer())).append(",\"answer_bytes\":").append(s.answerBytes());
+            if (s.note() != null) out.append(",\"note\":").append(Json.bytes(s.note()));
         }
         return out.append("}\n").toString();
     }

@@ -1,3 +1,14 @@
+package server;
+
+import call.Call;
+import call.Done;
+import call.Listener;
+import http.Bearer;
+import http.Replies;
+import text.Json;
+import caller.FourCalls;
+import caller.Send;
+
 import com.sun.net.httpserver.HttpExchange;
 
 import java.io.IOException;
@@ -25,7 +36,7 @@ import java.util.Map;
  * names (the endpoint's own id for it); a sendSock call, which the endpoint cannot name to its caller,
  * is done when its answer comes, which it reads on a thread of its own.
  */
-final class Page implements res.Listener {
+public final class Page implements Listener {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
     private static final int PAGES_KEPT = 1000;
 
@@ -33,7 +44,7 @@ final class Page implements res.Listener {
     record Fired(String line, String took, String outcome) {}
 
     /** One served page: when, and for each of its calls, how it was fired and when its work was done. */
-    private static final class Served {
+    private static final class ServedPage {
         final LocalTime at = LocalTime.now();
         final long nanos = System.nanoTime();
         final Map<String, Fired> fired = new LinkedHashMap<>();
@@ -41,17 +52,17 @@ final class Page implements res.Listener {
     }
 
     /** A call of a page, by the endpoint's id for it. */
-    private record Mine(Served page, String name) {}
+    private record PageCall(ServedPage page, String name) {}
 
     private final URI endpoint;
     private final Duration work;
     private final String[] token;
-    private final test.Caller caller;
+    private final FourCalls.Clients caller;
     private final SecureRandom random = new SecureRandom();
-    private final Map<String, Mine> calls = new HashMap<>();
-    private final Map<String, Served> pages = new LinkedHashMap<>(16, 0.75f, false) {
+    private final Map<String, PageCall> calls = new HashMap<>();
+    private final Map<String, ServedPage> pages = new LinkedHashMap<>(16, 0.75f, false) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Served> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, ServedPage> eldest) {
             if (size() <= PAGES_KEPT) return false;
             calls.values().removeIf(mine -> mine.page() == eldest.getValue());
             return true;
@@ -62,23 +73,23 @@ final class Page implements res.Listener {
      * @param token the endpoint's token, which the page's calls then carry; null for none
      * @param tls what the page's calls trust, for an https:// endpoint
      */
-    Page(URI endpoint, Duration work, String token, javax.net.ssl.SSLContext tls) {
+    public Page(URI endpoint, Duration work, String token, javax.net.ssl.SSLContext tls) {
         this.endpoint = endpoint;
-        this.caller = new test.Caller(HttpClient.newBuilder().sslContext(tls).build(), tls.getSocketFactory());
+        this.caller = new FourCalls.Clients(HttpClient.newBuilder().sslContext(tls).build(), tls.getSocketFactory());
         this.work = work;
         this.token = token == null ? new String[0] : new String[] {"Authorization", "Bearer " + token};
     }
 
     /** The endpoint has done a call's work: if it was one of a page's, its page is told. */
     @Override
-    public void done(res.Done done) {
+    public void done(Done done) {
         synchronized (pages) {
-            Mine mine = calls.remove(done.call().id());
+            PageCall mine = calls.remove(done.call().id());
             if (mine != null) markDone(mine.page(), mine.name());
         }
     }
 
-    private void markDone(Served served, String name) {
+    private void markDone(ServedPage served, String name) {
         synchronized (pages) {
             served.done.put(name, LocalTime.now().format(TIME) + " (" + seconds(System.nanoTime() - served.nanos) + " after the page was served)");
             pages.notifyAll();
@@ -86,16 +97,16 @@ final class Page implements res.Listener {
     }
 
     /** GET /test.php: fires the four calls, then answers with the page. */
-    void page(HttpExchange exchange) throws IOException {
+    public void page(HttpExchange exchange) throws IOException {
         String id = HexFormat.of().formatHex(bytes(8));
-        Served served = new Served();
+        ServedPage served = new ServedPage();
         synchronized (pages) {
             pages.put(id, served);
         }
-        for (test.Call call : test.CALLS) {
+        for (FourCalls.Call call : FourCalls.CALLS) {
             long start = System.nanoTime();
             String outcome = call.function().equals("sendSock") ? fireSock(served, call) : fireCurl(served, call);
-            Fired fired = new Fired(call.function() + " " + call.method() + " " + call.target(endpoint, test.HELLO),
+            Fired fired = new Fired(call.function() + " " + call.method() + " " + call.target(endpoint, FourCalls.HELLO),
                 String.format(Locale.ROOT, "%.1f ms", (System.nanoTime() - start) / 1e6), outcome);
             synchronized (pages) {
                 served.fired.put(call.id(), fired);
@@ -115,16 +126,16 @@ final class Page implements res.Listener {
     }
 
     /** A sendCURL call with respond-async: the 202's Location names the endpoint's id for it. */
-    private String fireCurl(Served served, test.Call call) {
+    private String fireCurl(ServedPage served, FourCalls.Call call) {
         try {
-            test.Fired fired = test.fire(caller, call, endpoint, test.HELLO, Duration.ofSeconds(1), 0, token);
+            FourCalls.Outcome fired = FourCalls.fire(caller, call, endpoint, FourCalls.HELLO, Duration.ofSeconds(1), 0, token);
             String id = fired.monitor() == null ? null : fired.monitor().replaceFirst(".*/", "");
             synchronized (pages) {
-                if (id != null) calls.put(id, new Mine(served, call.id()));
+                if (id != null) calls.put(id, new PageCall(served, call.id()));
             }
-            return fired.outcome();
+            return fired.text();
         } catch (IOException e) {
-            return "not sent: " + test.describe(e, endpoint);
+            return "not sent: " + FourCalls.describe(e, endpoint);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "not sent: the server is stopping";
@@ -132,10 +143,10 @@ final class Page implements res.Listener {
     }
 
     /** A sendSock call, its answer read on a thread of its own: the call is done when the answer comes. */
-    private String fireSock(Served served, test.Call call) {
+    private String fireSock(ServedPage served, FourCalls.Call call) {
         Thread.ofVirtual().start(() -> {
             try {
-                test.sendSock(caller.tls(), call.method(), endpoint, test.HELLO, OutputStream.nullOutputStream(), token);
+                Send.sendSock(caller.tls(), call.method(), endpoint, FourCalls.HELLO, OutputStream.nullOutputStream(), token);
                 markDone(served, call.id());
             } catch (IOException | RuntimeException e) {
                 // Not sent, or no answer: the page keeps showing it as fired.
@@ -145,15 +156,15 @@ final class Page implements res.Listener {
     }
 
     /** GET /events?page=ID: a "done" event for each of the page's calls as its work ends, then "end"; a comment line every 15 s. */
-    void events(HttpExchange exchange) throws IOException, InterruptedException {
+    public void events(HttpExchange exchange) throws IOException, InterruptedException {
         String query = exchange.getRequestURI().getRawQuery();
         String id = query != null && query.matches("page=[0-9a-f]{16}") ? query.substring(5) : "";
-        Served served;
+        ServedPage served;
         synchronized (pages) {
             served = pages.get(id);
         }
         if (served == null) {
-            res.send(exchange, 404, "404 Not Found: no such page\n", false);
+            Replies.send(exchange, 404, "404 Not Found: no such page\n", false);
             return;
         }
         exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=UTF-8");
@@ -164,7 +175,7 @@ final class Page implements res.Listener {
             out.flush(); // the headers and a first line at once, so that the browser knows the stream is open
             List<String> sent = new ArrayList<>();
             long deadline = System.nanoTime() + work.toNanos() + 60_000_000_000L;
-            while (sent.size() < test.CALLS.size() && System.nanoTime() < deadline) {
+            while (sent.size() < FourCalls.CALLS.size() && System.nanoTime() < deadline) {
                 Map<String, String> fresh = new LinkedHashMap<>();
                 synchronized (pages) {
                     long heartbeat = System.nanoTime() + 15_000_000_000L;
@@ -178,7 +189,7 @@ final class Page implements res.Listener {
                 if (fresh.isEmpty()) out.write(": heartbeat\n\n".getBytes(StandardCharsets.UTF_8));
                 for (Map.Entry<String, String> e : fresh.entrySet()) {
                     sent.add(e.getKey());
-                    out.write(("event: done\ndata: {\"call\":\"" + e.getKey() + "\",\"at\":\"" + json(e.getValue()) + "\"}\n\n").getBytes(StandardCharsets.UTF_8));
+                    out.write(("event: done\ndata: {\"call\":\"" + e.getKey() + "\",\"at\":" + Json.text(e.getValue()) + "}\n\n").getBytes(StandardCharsets.UTF_8));
                 }
                 out.flush();
             }
@@ -186,7 +197,7 @@ final class Page implements res.Listener {
         }
     }
 
-    private String html(String id, Served served, String nonce) {
+    private String html(String id, ServedPage served, String nonce) {
         StringBuilder items = new StringBuilder();
         synchronized (pages) {
             for (Map.Entry<String, Fired> e : served.fired.entrySet()) {
@@ -214,7 +225,7 @@ final class Page implements res.Listener {
             </head>
             <body>
             <h1>test.php</h1>
-            <p>Served at <b>SERVED</b>. The page is here and loaded; the four calls it fired go on in the endpoint
+            <p>ServedPage at <b>SERVED</b>. The page is here and loaded; the four calls it fired go on in the endpoint
             (each works WORK s) and are marked done as they finish, without reloading.</p>
             <ul>
             ITEMS</ul>
@@ -235,12 +246,8 @@ final class Page implements res.Listener {
     }
 
     /** Text for HTML: &, <, >, " and ' as entities. */
-    static String escape(String s) {
+    public static String escape(String s) {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;").replace("'", "&#39;");
-    }
-
-    private static String json(String s) {
-        return s.replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
     private static String seconds(long nanos) {

@@ -1,0 +1,18 @@
+package call;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/**
+ * What a work gave: the status and headers of its answer, the answer (at most what the work chose to
+ * keep), the exit code of a command (empty: not a command), why it failed (null: it did not), and a
+ * remark for the log (null: none).
+ */
+public record Result(int status, Map<String, List<String>> headers, byte[] body, OptionalInt exit, String failure, String remark) {
+    /** A text answer of a work that is not a command. */
+    public static Result text(int status, String text, String failure) {
+        return new Result(status, Map.of(), text.getBytes(StandardCharsets.UTF_8), OptionalInt.empty(), failure, null);
+    }
+}

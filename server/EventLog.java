@@ -1,0 +1,83 @@
+package server;
+
+import call.Call;
+import call.Done;
+import call.Listener;
+import text.Json;
+import text.Shown;
+
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+
+/**
+ * serve --events FILE: the endpoint's events as JSON lines, one object a line, for programs (a test, a
+ * log shipper) rather than people: {"event":"accepted"|"started"|"warning"|"done", "time", "id", "from",
+ * "method", "uri", "key"} and, for "done", "status" (sent), "work_status" (of the work's answer, 0 when
+ * not worked), "exit" (a command's), "note", "answer" (at most Done.ANSWER_KEPT bytes of it) and
+ * "answer_bytes"; for "warning", "text". Byte strings from a request are shown as UTF-8, an invalid
+ * byte as U+FFFD. A line is written whole, so a reader never sees half an event.
+ */
+public final class EventLog implements Listener {
+    private final OutputStream out;
+
+    private EventLog(OutputStream out) {
+        this.out = out;
+    }
+
+    /** FILE appended to, or standard output for "-". */
+    public static EventLog open(String file) throws IOException {
+        return new EventLog(file.equals("-") ? System.out : new FileOutputStream(file, true));
+    }
+
+    @Override
+    public void accepted(Call call) {
+        write(start("accepted", call).append('}'));
+    }
+
+    @Override
+    public void started(Call call) {
+        write(start("started", call).append('}'));
+    }
+
+    @Override
+    public void warning(Call call, String text) {
+        write(start("warning", call).append(",\"text\":").append(Json.bytes(text)).append('}'));
+    }
+
+    @Override
+    public void done(Done done) {
+        StringBuilder line = start("done", done.call()).append(",\"status\":").append(done.status())
+            .append(",\"work_status\":").append(done.workStatus().orElse(0));
+        done.exit().ifPresent(exit -> line.append(",\"exit\":").append(exit));
+        if (done.note() != null) line.append(",\"note\":").append(Json.bytes(done.note()));
+        if (done.answer() != null) {
+            line.append(",\"answer\":").append(Json.bytes(done.answer())).append(",\"answer_bytes\":").append(done.answerBytes());
+        }
+        write(line.append('}'));
+    }
+
+    private static StringBuilder start(String event, Call call) {
+        StringBuilder line = new StringBuilder(256).append("{\"event\":\"").append(event)
+            .append("\",\"time\":\"").append(Instant.now()).append("\",\"id\":\"").append(call.id())
+            .append("\",\"from\":").append(Json.bytes(Shown.address(call.from())))
+            .append(",\"method\":").append(Json.bytes(call.method())).append(",\"uri\":").append(Json.bytes(call.uri().toString()));
+        if (call.key() != null) line.append(",\"key\":").append(Json.bytes(call.key()));
+        return line;
+    }
+
+    private void write(StringBuilder line) {
+        byte[] bytes = line.append('\n').toString().getBytes(StandardCharsets.UTF_8);
+        synchronized (out) {
+            try {
+                out.write(bytes);
+                out.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e); // the listeners' fan-out reports it in the log
+            }
+        }
+    }
+}

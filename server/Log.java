@@ -1,0 +1,137 @@
+package server;
+
+import call.Call;
+import call.Done;
+import call.Listener;
+import com.sun.net.httpserver.HttpExchange;
+import text.Shown;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/** The php -S 8.2 log: "[Wed Nov 25 16:33:14 2026] 127.0.0.1:47790 text", control characters escaped. */
+public final class Log implements Listener {
+    private static final DateTimeFormatter ASCTIME = DateTimeFormatter.ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.US);
+    /** "REQUEST LINE [400 Bad Request] (why)": a refusal of the JDK's own, which says why (ours say "()"). */
+    private static final java.util.regex.Pattern REFUSAL = java.util.regex.Pattern.compile("(?s).* \\[4\\d\\d .*\\] \\(.+\\)");
+    /**
+     * The JDK's HTTP server reports what it refuses before any handler runs only in its debug log:
+     * this is the one place that reads it.
+     */
+    private static final Logger JDK_HTTP = Logger.getLogger("com.sun.net.httpserver");
+    private final OutputStream out;
+    private final boolean verbose;
+    private final AtomicInteger failedAccepts = new AtomicInteger();
+    private final AtomicLong lastFailedAcceptLine = new AtomicLong(System.nanoTime() - 2_000_000_000L);
+
+    public Log(OutputStream out, boolean verbose) {
+        this.out = out;
+        this.verbose = verbose;
+    }
+
+    @Override
+    public void warning(Call call, String text) {
+        line(call.from(), text);
+    }
+
+    /** "[status]: METHOD URI", a note after " - ", and with -v the answer (at most Done.ANSWER_KEPT bytes of it). */
+    @Override
+    public void done(Done done) {
+        Call call = done.call();
+        String line = "[" + done.status() + "]: " + call.method() + " " + call.uri() + (done.note() == null ? "" : " - " + done.note());
+        if (verbose && done.answer() != null) {
+            line += "\n" + done.answer().stripTrailing();
+            long left = done.answerBytes() - done.answer().length();
+            if (left > 0) line += "\n... (" + left + " more bytes of this answer are not logged)";
+        }
+        line(call.from(), line);
+    }
+
+    /**
+     * Brings into this log what the JDK's server refuses before any handler runs, which it reports
+     * only in its debug log: a malformed request or conflicting headers ("Invalid request (...)", as
+     * php -S says), a request line or headers past its limit, a request that did not arrive within
+     * the request timeout, and connections it cannot accept (one line a second at most, and a count
+     * when it accepts again). Lines naming another server's port are left to that server.
+     */
+    public Handler rejectionsOf(int port, int headLimit) {
+        Handler h = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                // Called for each of the JDK's debug records, several a request: cheap tests first.
+                String m = r.getMessage();
+                if (m == null) return;
+                Throwable thrown = r.getThrown();
+                if (thrown != null) {
+                    if (m.startsWith("Dispatcher")) failedAccept(thrown);
+                    if (m.startsWith("ServerImpl.Exchange") && String.valueOf(thrown.getMessage()).startsWith("Maximum")) {
+                        line(null, "Invalid request (request line and headers over " + headLimit
+                            + " bytes: closed without an answer)");
+                    }
+                } else if (m.startsWith("closing: no request")) {
+                    if (m.contains(":" + port + " remote=")) {
+                        line(null, "Invalid request (no complete request within the request timeout: "
+                            + m.replaceAll(".*remote=/?([^\\]]*)\\].*", "$1") + " closed)");
+                    }
+                } else if (m.contains(" [4") && !m.endsWith("()") && REFUSAL.matcher(m).matches()) {
+                    line(null, "Invalid request (" + (m.length() <= 300 ? m : m.substring(0, 300) + "... " + m.length() + " chars") + ")");
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        JDK_HTTP.setLevel(Level.FINER);
+        JDK_HTTP.setUseParentHandlers(false);
+        JDK_HTTP.addHandler(h);
+        return h;
+    }
+
+    private void failedAccept(Throwable why) {
+        long now = System.nanoTime(), last = lastFailedAcceptLine.get();
+        int n = failedAccepts.incrementAndGet();
+        if (now - last > 1_000_000_000L && lastFailedAcceptLine.compareAndSet(last, now)) {
+            line(null, "Cannot accept connections: " + why.getMessage() + " (" + n + " failed accepts so far;"
+                + " waiting connections stay queued)");
+        }
+    }
+
+    /** A call arrived: "Accepted", after a count of failed accepts if there were some. */
+    public void arrival(HttpExchange call) {
+        int failed = failedAccepts.getAndSet(0);
+        if (failed > 0) line(null, "Accepting connections again, after " + failed + " failed accepts");
+        line(call.getRemoteAddress(), "Accepted");
+    }
+
+    public void remove(Handler h) {
+        JDK_HTTP.removeHandler(h);
+    }
+
+    /** Writes one entry; a byte string from a request is shown safely: no raw control characters. */
+    public void line(InetSocketAddress from, String text) {
+        String who = from == null ? "" : Shown.address(from) + " ";
+        String entry = "[" + ASCTIME.format(ZonedDateTime.now()) + "] " + who + Shown.logged(text) + "\n";
+        synchronized (out) {
+            try {
+                out.write(entry.getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            } catch (IOException e) {
+                // Nowhere left to log to; the calls go on.
+            }
+        }
+    }
+}
