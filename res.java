@@ -34,6 +34,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
+import java.util.function.IntConsumer;
 
 /**
  * The endpoint, res.php ported: builds ['method' => ..., 'data' => $_REQUEST], works (sleeps), and
@@ -172,15 +173,17 @@ public class res implements HttpHandler {
             Idempotency.Seen first = keys.claim(call.key(), fingerprint, call.id());
             if (first != null) return refuse(exchange, call, repeat(exchange, call, first, fingerprint));
         }
+        // A key's outcome is recorded before its answer is sent: a repeat sent as soon as the answer came finds it.
+        IntConsumer beforeAnswer = ownsKey ? status -> keys.done(call.key(), status) : status -> { };
         if (async) {
+            beforeAnswer.accept(202);
             accept(exchange, call);
-            if (ownsKey) keys.done(call.key(), 202);
             exchange.close();
             // The work goes on in a thread of its own, which holds what the call received but not its exchange.
-            background.execute(() -> finish(recordKeyOutcome(workOrFail(call, received, null), ownsKey), received.body().length));
+            background.execute(() -> finish(recordKeyOutcome(workOrFail(call, received, null, beforeAnswer), ownsKey), received.body().length));
             return null;
         }
-        return recordKeyOutcome(workOrFail(call, received, exchange), ownsKey);
+        return recordKeyOutcome(workOrFail(call, received, exchange, beforeAnswer), ownsKey);
     }
 
     /**
@@ -211,7 +214,7 @@ public class res implements HttpHandler {
             exchange.close();
             return null;
         }
-        Done done = workOrFail(call, received, exchange);
+        Done done = workOrFail(call, received, exchange, status -> { });
         store.finish(done, done.note() != null);
         return done;
     }
@@ -246,7 +249,7 @@ public class res implements HttpHandler {
         long bytes = taken.received().body().length;
         countWorking(bytes);
         try {
-            Done done = workOrFail(call, taken.received(), null);
+            Done done = workOrFail(call, taken.received(), null, status -> { });
             if (Thread.currentThread().isInterrupted() || abandoning) {
                 store.requeue(call.id());
                 return;
@@ -274,9 +277,9 @@ public class res implements HttpHandler {
     }
 
     /** The work, and whatever it throws as a failed end: a call is always finished, and its key settled. */
-    private Done workOrFail(Call call, Received received, HttpExchange exchange) {
+    private Done workOrFail(Call call, Received received, HttpExchange exchange, IntConsumer beforeAnswer) {
         try {
-            return work(call, received, exchange);
+            return work(call, received, exchange, beforeAnswer);
         } catch (RuntimeException | Error e) {
             int sent = exchange == null ? 202 : Replies.send(exchange, 500, "Internal Server Error\n", true);
             return new Done(call, sent, OptionalInt.of(500), OptionalInt.empty(), null, 0, "failed: " + e);
@@ -293,9 +296,9 @@ public class res implements HttpHandler {
     /**
      * Works on a call (once a worker is free), then answers: the article's work streams its print_r to
      * the caller when there is one to answer (exchange not null); the Done event keeps the answer's
-     * first Done.ANSWER_KEPT bytes.
+     * first Done.ANSWER_KEPT bytes. beforeAnswer is told the status of a worked answer before it is sent.
      */
-    private Done work(Call call, Received received, HttpExchange exchange) {
+    private Done work(Call call, Received received, HttpExchange exchange, IntConsumer beforeAnswer) {
         Result result = null;
         try {
             if (workers != null) workers.acquire();
@@ -317,16 +320,16 @@ public class res implements HttpHandler {
         } catch (Exception e) {
             result = Result.text(500, "Internal Server Error\n", "failed: " + e);
         }
-        if (result == null) return printR(call, received, exchange);
+        if (result == null) return printR(call, received, exchange, beforeAnswer);
         if (result.remark() != null) {
             String remark = result.remark();
             notifyListener(l -> l.warning(call, remark));
         }
-        return reply(call, result, exchange);
+        return reply(call, result, exchange, beforeAnswer);
     }
 
     /** The answer of a work other than the article's: sent when a caller waits for it, kept for the Done event. */
-    private static Done reply(Call call, Result result, HttpExchange exchange) {
+    private static Done reply(Call call, Result result, HttpExchange exchange, IntConsumer beforeAnswer) {
         int sent = 202;
         if (exchange != null) {
             // A header the HTTP server could not send as it is (a line break or NUL in it) is left out.
@@ -336,6 +339,7 @@ public class res implements HttpHandler {
                 }
             });
             exchange.getResponseHeaders().putIfAbsent("Content-Type", List.of("text/plain; charset=UTF-8"));
+            beforeAnswer.accept(result.status());
             sent = Replies.send(exchange, result.status(), result.body(), false);
         }
         byte[] body = result.body();
@@ -344,7 +348,7 @@ public class res implements HttpHandler {
     }
 
     /** The article's answer: print_r of ['method' => ..., 'data' => $_REQUEST]. */
-    private Done printR(Call call, Received received, HttpExchange exchange) {
+    private Done printR(Call call, Received received, HttpExchange exchange, IntConsumer beforeAnswer) {
         Map<Object, Object> data;
         Answer answer = new Answer(null);
         // An answer no caller waits for is built a few at a time: calls that end together hold one parse each at most.
@@ -365,6 +369,7 @@ public class res implements HttpHandler {
             exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=UTF-8");
             exchange.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
             boolean head = call.method().equals("HEAD");
+            beforeAnswer.accept(200);
             exchange.sendResponseHeaders(200, head || answer.length() == 0 ? -1 : answer.length());
             if (!head && answer.length() > 0) {
                 try (OutputStream body = exchange.getResponseBody()) {
@@ -531,7 +536,9 @@ public class res implements HttpHandler {
                 + MAX_HEADER_BYTES + " bytes");
         }
         if (!bearer.trusted(call)) throw new Refused(401, Bearer.UNAUTHORIZED);
-        String key = call.getRequestHeaders().getFirst("Idempotency-Key");
+        List<String> keys = call.getRequestHeaders().get("Idempotency-Key");
+        if (keys != null && keys.size() > 1) throw new Refused(400, "Bad Request: one Idempotency-Key at most, not " + keys.size());
+        String key = keys == null ? null : keys.get(0);
         if (key != null && !key.matches("[\\x21-\\x7e]{1,255}")) {
             throw new Refused(400, "Bad Request: an Idempotency-Key is 1 to 255 visible ASCII characters");
         }

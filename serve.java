@@ -28,6 +28,7 @@ import server.ProtocolCheck;
 import store.Store;
 import sun.misc.Signal;
 import text.Shown;
+import tls.ServerCertificate;
 import tls.Tls;
 
 import java.io.IOException;
@@ -150,8 +151,10 @@ public class serve {
     /**
      * SIGINT or SIGTERM: stop accepting, let the calls in progress finish (at most grace), exit 0, or 1
      * when some were abandoned. A second signal stops at once and says how many calls were abandoned.
+     * SIGHUP (a dropped ssh session, an operator's reload) reloads the certificate and never stops serve.
      */
     static void stopOnSignals(Server server, Duration grace) {
+        Signal.handle(new Signal("HUP"), signal -> server.reload("SIGHUP"));
         AtomicBoolean stopping = new AtomicBoolean();
         for (String name : new String[] {"INT", "TERM"}) {
             Signal.handle(new Signal(name), signal -> {
@@ -180,9 +183,11 @@ public class serve {
         private final Command command;
         private final String host;
         private final Handler rejections;
+        private final ServerCertificate tls;
 
         private Server(Options options, HttpServer http, ExecutorService calls, Log log, Store store) {
             this.host = options.host;
+            this.tls = options.tls;
             this.store = store;
             this.http = http;
             this.calls = calls;
@@ -190,7 +195,7 @@ public class serve {
             this.listeners = new Listeners(log);
             this.rejections = log.rejectionsOf(http.getAddress().getPort(), MAX_HEAD_BYTES);
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
-                options.tls == null ? Tls.jdk() : Tls.trusting(Path.of(options.tlsCert)));
+                options.tls == null ? Tls.jdk() : Tls.trusting(options.tls.certFile()));
             listeners.add(page);
             this.command = options.run == null ? null : new Command(options.run, options.workTimeout);
             Work work = command != null ? command : options.work;
@@ -212,7 +217,7 @@ public class serve {
                     http = HttpServer.create(address, 4096);
                 } else {
                     HttpsServer https = HttpsServer.create(address, 4096);
-                    https.setHttpsConfigurator(new HttpsConfigurator(options.tls));
+                    https.setHttpsConfigurator(new HttpsConfigurator(options.tls.context()));
                     http = https;
                 }
             } catch (IOException e) {
@@ -231,6 +236,7 @@ public class serve {
                 : "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
                 + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
             if (store != null && options.token != null) log.line(null, "Calls need the token (Authorization: Bearer)");
+            server.warnIfInvalid();
             server.endpoint.startWorking();
             if (options.run != null && !"UTF-8".equals(System.getProperty("sun.jnu.encoding"))) {
                 log.line(null, "Warning: the locale is not UTF-8 (" + System.getProperty("sun.jnu.encoding") + "): --run commands get"
@@ -291,6 +297,35 @@ public class serve {
 
         int port() {
             return http.getAddress().getPort();
+        }
+
+        /**
+         * SIGHUP: the certificate and key read again (a renewal), served from the next handshake on, and the
+         * page told to trust the new one; without TLS there is nothing to reload. Serving goes on either way.
+         */
+        void reload(String why) {
+            if (tls == null) {
+                log.line(null, why + ": nothing to reload (serve reloads its certificate on " + why + "; SIGINT or SIGTERM stops it); serving on");
+                return;
+            }
+            try {
+                java.security.cert.X509Certificate c = tls.reload();
+                page.trust(Tls.trusting(tls.certFile()));
+                log.line(null, why + ": reloaded the certificate (" + c.getSubjectX500Principal() + ", valid until "
+                    + c.getNotAfter().toInstant() + ")");
+                warnIfInvalid();
+            } catch (IllegalArgumentException e) {
+                log.line(null, why + ": the certificate was not reloaded, the one before serves on: " + e.getMessage());
+            }
+        }
+
+        /** A certificate that callers checking it would refuse is said at once, not by each caller later. */
+        private void warnIfInvalid() {
+            String invalid = tls == null ? null : tls.invalidNow();
+            if (invalid != null) {
+                log.line(null, "Warning: the certificate (--tls-cert " + tls.certFile() + ") " + invalid
+                    + ": callers that check it refuse every call");
+            }
         }
 
         /** The URL of the server, with the host as it was given (an IPv6 one in brackets) and the real port. */
@@ -363,7 +398,7 @@ public class serve {
         String token, events, tlsCert, tlsKey, run, store;
         Duration workTimeout, keep = Duration.ofHours(1), lease = Duration.ofSeconds(30);
         Work work;
-        javax.net.ssl.SSLContext tls;
+        ServerCertificate tls;
         boolean verbose, help, insecure;
 
         static Options parse(String... words) {
@@ -401,7 +436,7 @@ public class serve {
             }
             o.token = Token.read(tokenFile);
             if ((o.tlsCert == null) != (o.tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
-            if (o.tlsCert != null) o.tls = Tls.server(Path.of(o.tlsCert), Path.of(o.tlsKey));
+            if (o.tlsCert != null) o.tls = new ServerCertificate(Path.of(o.tlsCert), Path.of(o.tlsKey));
             return o;
         }
 
@@ -449,7 +484,7 @@ public class serve {
                      [--tls-cert FILE --tls-key FILE] [--events FILE] [-v] [-h]
         Serves the endpoint (/res.php and /res) and the article's page (/test.php and /test, which fires the
         four calls at /res.php and shows them finish), each call's monitor (/calls/ID), and logs like php -S.
-        SIGINT or SIGTERM stops it gracefully.
+        SIGINT or SIGTERM stops it gracefully; SIGHUP reloads --tls-cert and --tls-key, and never stops it.
           HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 takes a free port)
           --sleep SECONDS    how long each call works (default 5; decimals allowed)
           --run CMD          each call's work is this command line, run with sh -c: the request's CGI/1.1

@@ -225,7 +225,8 @@ public final class Command implements Work {
     /**
      * The CGI/1.1 meta-variables of a request (RFC 3875 section 4.1), ASYNCCALL_ID, and what php-cgi
      * needs as nginx's fastcgi_params give it (REDIRECT_STATUS, REQUEST_URI, REQUEST_SCHEME, HTTPS).
-     * Authorization is never passed, nor Proxy as HTTP_PROXY (httpoxy), nor a header with '_' in its name.
+     * Authorization and Proxy-Authorization are never passed (credentials), nor Proxy as HTTP_PROXY (httpoxy),
+     * nor a header with '_' in its name.
      */
     static Map<String, String> metaVariables(Call call, Received r) {
         Map<String, String> v = new LinkedHashMap<>();
@@ -252,8 +253,8 @@ public final class Command implements Work {
         r.headers().forEach((name, values) -> {
             String meta = "HTTP_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
             // A name with '_' would pass for another's (X_Foo for X-Foo): left out, as nginx does by default.
-            boolean own = meta.equals("HTTP_AUTHORIZATION") || meta.equals("HTTP_PROXY") || meta.equals("HTTP_CONTENT_TYPE")
-                || meta.equals("HTTP_CONTENT_LENGTH") || name.indexOf('_') >= 0;
+            boolean own = meta.equals("HTTP_AUTHORIZATION") || meta.equals("HTTP_PROXY_AUTHORIZATION") || meta.equals("HTTP_PROXY")
+                || meta.equals("HTTP_CONTENT_TYPE") || meta.equals("HTTP_CONTENT_LENGTH") || name.indexOf('_') >= 0;
             if (!own) v.put(meta, String.join(", ", values));
         });
         return v;

@@ -57,7 +57,7 @@ public final class Page implements Listener {
     private final URI endpoint;
     private final Duration work;
     private final String[] token;
-    private final FourCalls.Clients caller;
+    private volatile FourCalls.Clients caller;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, PageCall> calls = new HashMap<>();
     private final Map<String, ServedPage> pages = new LinkedHashMap<>(16, 0.75f, false) {
@@ -75,9 +75,14 @@ public final class Page implements Listener {
      */
     public Page(URI endpoint, Duration work, String token, javax.net.ssl.SSLContext tls) {
         this.endpoint = endpoint;
-        this.caller = new FourCalls.Clients(HttpClient.newBuilder().sslContext(tls).build(), tls.getSocketFactory());
+        trust(tls);
         this.work = work;
         this.token = token == null ? new String[0] : new String[] {"Authorization", "Bearer " + token};
+    }
+
+    /** What the page's calls trust from now on (serve's certificate was reloaded). */
+    public void trust(javax.net.ssl.SSLContext tls) {
+        caller = new FourCalls.Clients(HttpClient.newBuilder().sslContext(tls).build(), tls.getSocketFactory());
     }
 
     /** The endpoint has done a call's work: if it was one of a page's, its page is told. */

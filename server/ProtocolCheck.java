@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * What every request is checked for before its handler, as nginx does: HTTP/1.0 or 1.1 only (505),
- * exactly one Host header in HTTP/1.1 (400). A request without a body has it read to its (empty)
- * end here, so that the JDK keeps the connection for the next request.
+ * exactly one Host header in HTTP/1.1 (400), a Content-Length of digits only (400). A request without a
+ * body has it read to its (empty) end here, so that the JDK keeps the connection for the next request.
  */
 public final class ProtocolCheck extends Filter {
     private final Log log;
@@ -30,6 +30,9 @@ public final class ProtocolCheck extends Filter {
             refusal = "HTTP Version Not Supported: HTTP/1.1 and HTTP/1.0 only";
         } else if (protocol.equals("HTTP/1.1") && (hosts == null || hosts.size() != 1)) {
             refusal = "Bad Request: an HTTP/1.1 request has exactly one Host header";
+        } else if (!digitsOnly(call.getRequestHeaders().get("Content-Length"))) {
+            // "+0" or " 0x10": a proxy in front may read them otherwise than we would (RFC 9110 section 8.6).
+            refusal = "Bad Request: a Content-Length is digits only";
         }
         if (refusal == null) {
             if (!Replies.hasBody(call)) call.getRequestBody().read();
@@ -40,6 +43,10 @@ public final class ProtocolCheck extends Filter {
             Replies.send(call, status, refusal + "\n", true);
         }
         log.line(call.getRemoteAddress(), "[" + status + "]: " + call.getRequestMethod() + " " + call.getRequestURI() + " - " + refusal);
+    }
+
+    private static boolean digitsOnly(List<String> lengths) {
+        return lengths == null || lengths.stream().allMatch(l -> l.strip().matches("[0-9]+"));
     }
 
     @Override

@@ -47,6 +47,11 @@ public final class Store implements AutoCloseable {
     private final boolean postgres;
     private final String table = "asynccall_calls";
     private final String jdbc;
+    /** SQLite: the file, and its identity when opened (a file deleted or replaced while serving would take calls into nothing). */
+    private final java.nio.file.Path file;
+    private Object fileKey;
+    /** Why new calls are refused for good (the file is gone), or null. */
+    private volatile String lost;
     /** Guards the connections: the store's thread holds it for a transaction, a monitor's read for its query. */
     private final Object lock = new Object();
     private Connection writer, reader;
@@ -85,6 +90,11 @@ public final class Store implements AutoCloseable {
         if (file != null && (file.isBlank() || file.contains(":memory:") || file.contains("mode=memory"))) {
             throw new IllegalArgumentException("--store needs a file that outlives the process (jdbc:sqlite:FILE), not " + Shown.storeUrl(url));
         }
+        // A file serves one serve at a time, which SQLite's locks ensure: a URL that turns them off is refused.
+        if (file != null && file.toLowerCase(java.util.Locale.ROOT).matches("(?s).*[?&](vfs=[^&]*-(none|dotfile)|nolock=(1|true|yes)|locking_mode=normal)\\b.*")) {
+            throw new IllegalArgumentException("--store " + Shown.storeUrl(url) + " turns SQLite's locking off, which lets a second serve"
+                + " work and delete this one's calls: give the file without it");
+        }
         Store store = new Store(jdbc, postgres, lease, keep, capacity, log);
         try {
             store.prepare();
@@ -108,6 +118,7 @@ public final class Store implements AutoCloseable {
     private Store(String jdbc, boolean postgres, Duration lease, Duration keep, int capacity, Consumer<String> log) {
         this.jdbc = jdbc;
         this.postgres = postgres;
+        this.file = postgres ? null : java.nio.file.Path.of(jdbc.substring("jdbc:sqlite:".length()).replaceFirst("^file:", "").replaceFirst("\\?.*", ""));
         this.lease = lease;
         this.keep = keep;
         this.capacity = capacity;
@@ -127,15 +138,21 @@ public final class Store implements AutoCloseable {
             timeouts.setProperty("socketTimeout", "30");
         }
         Connection c = DriverManager.getConnection(jdbc, timeouts);
-        if (!postgres) {
-            try (Statement s = c.createStatement()) {
-                s.execute("PRAGMA locking_mode=EXCLUSIVE");
-                s.execute("PRAGMA journal_mode=WAL");
-                s.execute("PRAGMA synchronous=FULL");
+        try {
+            if (!postgres) {
+                try (Statement s = c.createStatement()) {
+                    s.execute("PRAGMA locking_mode=EXCLUSIVE");
+                    s.execute("PRAGMA journal_mode=WAL");
+                    s.execute("PRAGMA synchronous=FULL");
+                }
             }
+            c.setAutoCommit(false);
+            return c;
+        } catch (SQLException | RuntimeException e) {
+            // A connection left open would keep its lock, and every later connection would find the file busy.
+            close(c);
+            throw e;
         }
-        c.setAutoCommit(false);
-        return c;
     }
 
     /**
@@ -151,13 +168,17 @@ public final class Store implements AutoCloseable {
             reader = postgres ? connect() : writer;
             log.accept("The store is connected again");
         } catch (SQLException e) {
-            // tried again after the next failure
+            log.accept("The store could not connect again (tried again after the next failure): " + e.getMessage());
         }
     }
 
     private void prepare() throws SQLException {
         writer = connect();
         reader = postgres ? connect() : writer;
+        if (!postgres) {
+            checkIntegrity();
+            fileKey = fileKey();
+        }
         try (Statement s = writer.createStatement()) {
             // Endpoints starting together on one PostgreSQL make the table one at a time.
             if (postgres) s.execute("SELECT pg_advisory_xact_lock(20261126)");
@@ -183,6 +204,45 @@ public final class Store implements AutoCloseable {
             writer.commit();
         }
         thread = Thread.ofPlatform().name("store").daemon(true).start(this::loop);
+    }
+
+    private Object fileKey() {
+        try {
+            return java.nio.file.Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (java.io.IOException | RuntimeException gone) {
+            return null;
+        }
+    }
+
+    /** Once a second: the SQLite file must still be the one opened; else new calls are refused, and the log says so once. */
+    private void checkFile() {
+        if (postgres || lost != null || fileKey == null || fileKey.equals(fileKey())) return;
+        lost = "the store's file " + file + " was deleted or replaced while serve ran: restart serve with the file in place";
+        log.accept("New calls are refused (503) from now on: " + lost);
+    }
+
+    /** New calls of a batch are refused at once (their callers are told 503); the rest of the batch goes on. */
+    private void refuseInserts(List<Op> batch) {
+        for (java.util.Iterator<Op> each = batch.iterator(); each.hasNext(); ) {
+            if (each.next() instanceof Insert i) {
+                i.done.completeExceptionally(new SQLException(lost));
+                each.remove();
+            }
+        }
+    }
+
+    /** A damaged SQLite file is refused at start (PRAGMA quick_check), before it takes a call it could lose. */
+    private void checkIntegrity() throws SQLException {
+        List<String> problems = new ArrayList<>();
+        try (Statement s = writer.createStatement(); ResultSet r = s.executeQuery("PRAGMA quick_check")) {
+            while (r.next() && problems.size() < 3) problems.add(r.getString(1));
+        } catch (SQLException e) {
+            problems.add(e.getMessage());
+        }
+        if (!problems.equals(List.of("ok"))) {
+            throw new SQLException("the file is damaged (" + String.join("; ", problems) + "): restore it from a copy, or move it"
+                + " aside to start with an empty store");
+        }
     }
 
     /** Calls accepted and not finished, as last counted (about once a second) plus those accepted since. */
@@ -425,6 +485,8 @@ public final class Store implements AutoCloseable {
 
     /** The turn's one transaction: renew, take, store and finish what came, count and sweep, let go on a close. */
     private Written write(List<Op> batch, Turn turn, Close closing, boolean mayWait) throws SQLException {
+        if (turn.count()) checkFile();
+        if (lost != null) refuseInserts(batch);
         synchronized (lock) {
             if (writer == null) throw new SQLException("the store is not connected");
             if (turn.renew()) renew(turn.now()); // before taking: an endpoint's own calls are never taken over from it

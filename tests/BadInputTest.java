@@ -130,6 +130,29 @@ class BadInputTest {
     }
 
     @Test
+    void aContentLengthOtherThanDigitsIs400() throws Exception {
+        for (String length : List.of("+0", "+3", "0x3", "3 3")) {
+            String answer = Support.raw(server.port(), "POST /res.php?length=" + length.replace(' ', '_') + " HTTP/1.1\r\nHost: x\r\n"
+                + "Content-Length: " + length + "\r\n\r\na=1");
+            assertEquals(400, Support.status(answer), length + ": " + answer);
+        }
+        server.log.await("\\[400\\]: POST /res\\.php\\?length=\\+0 - Bad Request: a Content-Length is digits only$", Duration.ofSeconds(5));
+        thenANormalCallIsServed();
+    }
+
+    /** The JDK's reader of chunks takes no space before an extension nor trailers: the refusal says so, not "ended before its Content-Length". */
+    @Test
+    void aChunkExtensionOrATrailerIsRefusedForWhatItIs() throws Exception {
+        for (String chunks : List.of("3 ;x=1\r\na=1\r\n0\r\n\r\n", "3\r\na=1\r\n0\r\nX-Trailer: 1\r\n\r\n")) {
+            String answer = Support.raw(server.port(), "POST /res.php?chunks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                + "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks);
+            assertEquals(400, Support.status(answer), answer);
+            assertTrue(Support.body(answer).startsWith("Bad Request: the chunked body could not be read"), answer);
+        }
+        thenANormalCallIsServed();
+    }
+
+    @Test
     void aChunkedBodyIsReadAndAnOversizedOneIs413() throws Exception {
         String chunked = "POST /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             + "Transfer-Encoding: chunked\r\n\r\n4\r\na=1&\r\n3\r\nb=2\r\n0\r\n\r\n";

@@ -50,6 +50,18 @@ class IdempotencyTest {
         assertEquals(4, calls.done().size());
     }
 
+    /** Two keys in one request: which one would a retry match? Neither is guessed: 400, and nothing is worked. */
+    @Test
+    void twoKeysInOneRequestAre400() throws Exception {
+        try (TestServer server = new TestServer("--sleep", "0")) {
+            String answer = call(server, "k1\r\nIdempotency-Key: k2", "a=1", true);
+            assertEquals(400, Support.status(answer), answer);
+            assertTrue(Support.body(answer).startsWith("Bad Request: one Idempotency-Key at most, not 2"), answer);
+            server.calls.await(d -> d.status() == 400 && d.note().contains("Idempotency-Key"), Duration.ofSeconds(5));
+            assertEquals(0, server.calls.count(d -> d.status() != 400), "nothing worked");
+        }
+    }
+
     @Test
     void aRepeatWhileTheFirstIsWorkingIs409AndAKeyReusedForAnotherRequestIs422() throws Exception {
         String key = "order-17";

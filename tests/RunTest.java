@@ -47,17 +47,18 @@ class RunTest {
     void theCommandGetsTheRequestAsCgiVariablesAndItsBodyOnStdinAndNothingFromItInItsCommandLine() throws Exception {
         String script = "printf '%s|' \"$GATEWAY_INTERFACE\" \"$REQUEST_METHOD\" \"$QUERY_STRING\" \"$CONTENT_TYPE\" \"$CONTENT_LENGTH\""
             + " \"$SERVER_NAME\" \"$SERVER_PROTOCOL\" \"$SCRIPT_NAME\" \"$REMOTE_ADDR\" \"$HTTP_X_NOTE\" \"${HTTP_AUTHORIZATION-none}\""
-            + " \"${HTTP_PROXY-none}\" \"${ASYNCCALL_TOKEN-none}\" \"$ASYNCCALL_ID\"; echo; cat";
+            + " \"${HTTP_PROXY-none}\" \"${HTTP_PROXY_AUTHORIZATION-none}\" \"${ASYNCCALL_TOKEN-none}\" \"$ASYNCCALL_ID\"; echo; cat";
         Path pwned = dir.resolve("pwned");
         try (TestServer server = new TestServer("--run", script)) {
             String q = "a=%24(touch%20" + pwned + ")&b=%60touch%20" + pwned + "%60;touch%20" + pwned;
             String answer = Support.raw(server.port(), post("/res.php?" + q, "Content-Type: application/x-www-form-urlencoded\r\n"
-                + "X-Note: $(touch " + pwned + ")\r\nAuthorization: Bearer secret\r\nProxy: http://evil\r\n", "x=1&y=%202"));
+                + "X-Note: $(touch " + pwned + ")\r\nAuthorization: Bearer secret\r\nProxy: http://evil\r\nProxy-Authorization: Basic c2VjcmV0\r\n",
+                "x=1&y=%202"));
             assertEquals(200, Support.status(answer), answer);
             Done done = server.calls.await(d -> d.note() == null, Duration.ofSeconds(10));
             String[] seen = Support.body(answer).split("\n", 2)[0].split("\\|", -1);
             assertEquals(List.of("CGI/1.1", "POST", q, "application/x-www-form-urlencoded", "10", "example.test", "HTTP/1.1", "/res.php",
-                "127.0.0.1", "$(touch " + pwned + ")", "none", "none", "none", done.call().id(), ""), List.of(seen));
+                "127.0.0.1", "$(touch " + pwned + ")", "none", "none", "none", "none", done.call().id(), ""), List.of(seen));
             assertEquals("x=1&y=%202", Support.body(answer).split("\n", 2)[1], "the body on stdin");
             assertFalse(Files.exists(pwned), "nothing from the request ran");
             assertEquals(OptionalInt.of(0), done.exit());

@@ -24,6 +24,7 @@ final class ServeProcess implements AutoCloseable {
     final LogSink log = new LogSink();
     final Recorder calls = new Recorder();
     final int port;
+    private final String scheme;
     private final List<Thread> readers = new ArrayList<>();
 
     /** Starts it; prefix is a shell command the server runs under (e.g. "ulimit -n 256;"), or "". */
@@ -40,15 +41,16 @@ final class ServeProcess implements AutoCloseable {
     ServeProcess(String launcher, String prefix, Map<String, String> env, String... args) throws Exception {
         // SIGINT and SIGTERM as a terminal gives them, whatever the suite was started from (a background
         // job ignores SIGINT, and the JVM then installs no handler for it).
-        String command = prefix + " exec env --default-signal=INT,TERM " + launcher + " --events - "
+        String command = prefix + " exec env --default-signal=INT,TERM,HUP " + launcher + " --events - "
             + String.join(" ", List.of(args).stream().map(Support::quote).toList());
         ProcessBuilder builder = new ProcessBuilder("bash", "-c", command).directory(Support.ROOT.toFile());
         builder.environment().putAll(env);
         process = builder.start();
         readers.add(read(process.getErrorStream(), log::addLine));
         readers.add(read(process.getInputStream(), calls::addJson));
-        String started = log.await("asynccall Development Server \\(http://[^)]*:\\d+\\) started", Duration.ofSeconds(60)).text();
+        String started = log.await("asynccall Development Server \\(https?://[^)]*:\\d+\\) started", Duration.ofSeconds(60)).text();
         port = Integer.parseInt(started.replaceAll(".*:(\\d+)\\) started.*", "$1"));
+        scheme = started.contains("(https://") ? "https" : "http";
     }
 
     private static String javaOptions() {
@@ -71,7 +73,7 @@ final class ServeProcess implements AutoCloseable {
     }
 
     URI url(String path) {
-        return URI.create("http://127.0.0.1:" + port + path);
+        return URI.create(scheme + "://127.0.0.1:" + port + path);
     }
 
     /** Waits for the process to exit and for all it wrote to be read; returns its exit status. */

@@ -64,6 +64,18 @@ class StopTest {
     }
 
     @Test
+    void sighupNeverStopsServeNorLosesACall() throws Exception {
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "1")) {
+            fire(server, 10);
+            server.signal("HUP");
+            server.log.await("SIGHUP: nothing to reload .*; serving on$", Duration.ofSeconds(10));
+            assertTrue(server.process.isAlive(), "serve is still running");
+            server.calls.await(d -> d.note() == null, 10, Duration.ofSeconds(20));
+            assertEquals(200, Support.status(Support.raw(server.port, "GET /res.php?after=hup HTTP/1.0\r\n\r\n")));
+        }
+    }
+
+    @Test
     void sigintStopsTheSameWayAndGraceBoundsTheWait() throws Exception {
         try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "30", "--grace", "1")) {
             fire(server, 4);

@@ -285,4 +285,47 @@ class StoreTest {
         assertTrue(password.err().contains("password=***") && !password.err().contains("S3cret"), password.err());
         assertTrue(Files.exists(store));
     }
+
+    /** Calls answered 202 into a file that is gone would be lost at the next start: once it is gone, they are refused. */
+    @Test
+    void aStoreFileDeletedWhileServingIsNoticedAndNewCallsAreRefused(@TempDir Path dir) throws Exception {
+        Path store = dir.resolve("calls.db");
+        try (TestServer server = new TestServer("--sleep", "0", "--store", store.toString())) {
+            fire(server.url("/res.php"), 5, "before");
+            for (String suffix : List.of("", "-wal", "-shm")) Files.deleteIfExists(dir.resolve("calls.db" + suffix));
+            server.log.await("New calls are refused \\(503\\) from now on: the store's file " + java.util.regex.Pattern.quote(store.toString())
+                + " was deleted or replaced while serve ran: restart serve with the file in place$", Duration.ofSeconds(10));
+            HttpResponse<String> refused = get(server.url("/res.php?after=delete"), "Prefer", "respond-async");
+            assertEquals(503, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("was deleted or replaced while serve ran"), refused.body());
+        }
+    }
+
+    /** A URL that turns SQLite's locking off would let a second serve work (and delete) the first one's calls. */
+    @Test
+    void aSqliteUrlThatTurnsLockingOffIsRefused(@TempDir Path dir) {
+        for (String options : List.of("vfs=unix-none", "nolock=1", "mode=rwc&vfs=unix-dotfile")) {
+            Support.Run run = Support.serveCommand("127.0.0.1:0", "--store", "jdbc:sqlite:file:" + dir.resolve("calls.db") + "?" + options);
+            assertEquals(1, run.status(), options);
+            assertTrue(run.err().contains("turns SQLite's locking off"), run.err());
+        }
+        assertTrue(!Files.exists(dir.resolve("calls.db")), "nothing was made");
+    }
+
+    /** A damaged file is refused at start, saying what to do, instead of taking calls it cannot keep. */
+    @Test
+    void aDamagedStoreIsRefusedAtStart(@TempDir Path dir) throws Exception {
+        Path store = dir.resolve("calls.db");
+        try (TestServer server = new TestServer("--sleep", "3600", "--workers", "1", "--store", store.toString())) {
+            fire(server.url("/res.php"), 200, "d");
+        }
+        long size = Files.size(store);
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(store, java.nio.file.StandardOpenOption.WRITE)) {
+            file.truncate(size / 2);
+        }
+        Support.Run run = Support.serveCommand("127.0.0.1:0", "--store", store.toString());
+        assertEquals(1, run.status(), run.err());
+        assertTrue(run.err().startsWith("Error: cannot open the store " + store + ": "), run.err());
+        assertTrue(run.err().contains("damaged") || run.err().contains("malformed"), run.err());
+    }
 }

@@ -45,10 +45,21 @@ class TlsTest {
         assertEquals(0, p.waitFor(), String.join(" ", command) + ": " + out);
     }
 
+    /** A certificate for 127.0.0.1 that expired a year ago (keytool can date one in the past; openssl req cannot), with its key. */
+    private static void expired(String stem) throws Exception {
+        String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+        run(List.of(keytool, "-genkeypair", "-keystore", stem + ".p12", "-storetype", "PKCS12", "-storepass", "asynccall",
+            "-alias", "server", "-keyalg", "RSA", "-dname", "CN=asynccall expired", "-ext", "san=ip:127.0.0.1",
+            "-startdate", "-2y", "-validity", "365"));
+        run(List.of("openssl", "pkcs12", "-in", stem + ".p12", "-passin", "pass:asynccall", "-nokeys", "-out", stem + "-cert.pem"));
+        run(List.of("openssl", "pkcs12", "-in", stem + ".p12", "-passin", "pass:asynccall", "-nocerts", "-nodes", "-out", stem + "-key.pem"));
+    }
+
     @BeforeAll
     static void certificates() throws Exception {
         dir = Files.createTempDirectory("asynccall-tls");
         certificate("local", "IP:127.0.0.1,DNS:localhost");
+        expired("expired");
         certificate("other", "DNS:other.example");
         certificate("rsa", "IP:127.0.0.1", "-traditional");
         assertTrue(Files.readString(dir.resolve("rsa-key.pem")).contains("BEGIN RSA PRIVATE KEY"));
@@ -96,6 +107,44 @@ class TlsTest {
             assertEquals(1, wrongName.status(), wrongName.out());
             assertEquals(4, wrongName.out().lines().filter(l -> l.contains("not sent: TLS failed")).count(), wrongName.out());
             assertEquals(0, server.calls.done().size(), "nothing reached the endpoint");
+        }
+    }
+
+    @Test
+    void anExpiredCertificateIsSaidAtServesStartAndRefusedByTheCaller() throws Exception {
+        try (TestServer server = https("expired")) {
+            server.log.await("Warning: the certificate \\(--tls-cert .*expired-cert\\.pem\\) expired on .*: callers that check it refuse every call$",
+                Duration.ofSeconds(5));
+            Support.Run run = Support.run(test::start, "--url", server.url("/res.php").toString(),
+                "--cacert", dir.resolve("expired-cert.pem").toString());
+            assertEquals(1, run.status(), run.out());
+            assertEquals(4, run.out().lines().filter(l -> l.contains("not sent: TLS failed with 127.0.0.1:")).count(), run.out());
+            assertEquals(0, server.calls.done().size(), "nothing reached the endpoint");
+        }
+    }
+
+    /** A renewal: the files replaced while serve runs, then SIGHUP; the new certificate is served, the calls go on. */
+    @Test
+    void sighupReloadsARenewedCertificate() throws Exception {
+        Path live = Files.createDirectories(dir.resolve("live"));
+        Files.copy(dir.resolve("local-cert.pem"), live.resolve("cert.pem"));
+        Files.copy(dir.resolve("local-key.pem"), live.resolve("key.pem"));
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--sleep", "0", "--tls-cert", live.resolve("cert.pem").toString(),
+                "--tls-key", live.resolve("key.pem").toString())) {
+            String url = server.url("/res.php").toString();
+            String renewed = dir.resolve("rsa-cert.pem").toString();
+            assertEquals(1, Support.run(test::start, "--url", url, "--cacert", renewed).status(), "not yet the renewed one");
+            Files.copy(dir.resolve("rsa-cert.pem"), live.resolve("cert.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(dir.resolve("rsa-key.pem"), live.resolve("key.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            server.signal("HUP");
+            server.log.await("SIGHUP: reloaded the certificate \\(CN=asynccall test, valid until .*\\)$", Duration.ofSeconds(10));
+            Support.Run run = Support.run(test::start, "--url", url, "--cacert", renewed);
+            assertEquals(0, run.status(), run.out() + run.err());
+            // A renewal that cannot be read leaves the certificate before in place.
+            Files.writeString(live.resolve("key.pem"), "not a key");
+            server.signal("HUP");
+            server.log.await("SIGHUP: the certificate was not reloaded, the one before serves on: .*", Duration.ofSeconds(10));
+            assertEquals(0, Support.run(test::start, "--url", url, "--cacert", renewed).status());
         }
     }
 

@@ -7,9 +7,11 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.util.List;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
  * serve --tls-cert FILE --tls-key FILE: TLS from PEM files as nginx and Let's Encrypt write them (the
@@ -19,8 +21,11 @@ import javax.net.ssl.SSLContext;
 public final class Tls {
     private Tls() {}
 
+    /** A server's key manager, with the certificate it serves first. */
+    record Keys(X509ExtendedKeyManager manager, X509Certificate certificate) {}
+
     /** What a server needs: its certificate chain and key. Throws IllegalArgumentException saying what is wrong. */
-    public static SSLContext server(Path certFile, Path keyFile) {
+    static Keys keys(Path certFile, Path keyFile) {
         try {
             List<Certificate> chain = Pem.certificates(certFile);
             PrivateKey key = Pem.key(keyFile);
@@ -31,10 +36,11 @@ public final class Tls {
             store.setKeyEntry("server", key, none, chain.toArray(Certificate[]::new));
             KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             keys.init(store, none);
-            SSLContext tls = SSLContext.getInstance("TLS");
-            tls.init(keys.getKeyManagers(), null, null);
-            return tls;
-        } catch (IOException | GeneralSecurityException e) {
+            for (javax.net.ssl.KeyManager m : keys.getKeyManagers()) {
+                if (m instanceof X509ExtendedKeyManager x) return new Keys(x, (X509Certificate) chain.get(0));
+            }
+            throw new GeneralSecurityException("no X.509 key manager in this JDK");
+        } catch (IOException | GeneralSecurityException | ClassCastException e) {
             throw new IllegalArgumentException("cannot use --tls-cert " + certFile + " with --tls-key " + keyFile + ": " + e.getMessage());
         }
     }
@@ -96,11 +102,65 @@ public final class Tls {
             for (Certificate cert : Pem.certificates(file)) store.setCertificateEntry("ca" + n++, cert);
             javax.net.ssl.TrustManagerFactory trust = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
             trust.init(store);
+            javax.net.ssl.TrustManager[] managers = trust.getTrustManagers();
+            for (int i = 0; i < managers.length; i++) {
+                if (managers[i] instanceof javax.net.ssl.X509ExtendedTrustManager x) managers[i] = new ValidNow(x);
+            }
             SSLContext tls = SSLContext.getInstance("TLS");
-            tls.init(null, trust.getTrustManagers(), null);
+            tls.init(null, managers, null);
             return tls;
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalArgumentException("cannot read --cacert " + file + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * A trust manager that also wants the server's certificate valid now: PKIX does not check the dates of
+     * a trust anchor, and a self-signed certificate given with --cacert is its own (curl refuses it expired).
+     */
+    private static final class ValidNow extends javax.net.ssl.X509ExtendedTrustManager {
+        private final javax.net.ssl.X509ExtendedTrustManager trust;
+
+        ValidNow(javax.net.ssl.X509ExtendedTrustManager trust) {
+            this.trust = trust;
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket socket) throws java.security.cert.CertificateException {
+            trust.checkServerTrusted(chain, authType, socket);
+            chain[0].checkValidity();
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine) throws java.security.cert.CertificateException {
+            trust.checkServerTrusted(chain, authType, engine);
+            chain[0].checkValidity();
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+            trust.checkServerTrusted(chain, authType);
+            chain[0].checkValidity();
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket socket) throws java.security.cert.CertificateException {
+            trust.checkClientTrusted(chain, authType, socket);
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine) throws java.security.cert.CertificateException {
+            trust.checkClientTrusted(chain, authType, engine);
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+            trust.checkClientTrusted(chain, authType);
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return trust.getAcceptedIssuers();
         }
     }
 }
