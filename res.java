@@ -536,9 +536,9 @@ public class res implements HttpHandler {
                 + MAX_HEADER_BYTES + " bytes");
         }
         if (!bearer.trusted(call)) throw new Refused(401, Bearer.UNAUTHORIZED);
-        List<String> keys = call.getRequestHeaders().get("Idempotency-Key");
-        if (keys != null && keys.size() > 1) throw new Refused(400, "Bad Request: one Idempotency-Key at most, not " + keys.size());
-        String key = keys == null ? null : keys.get(0);
+        List<String> given = call.getRequestHeaders().get("Idempotency-Key");
+        if (given != null && given.size() > 1) throw new Refused(400, "Bad Request: one Idempotency-Key at most, not " + given.size());
+        String key = given == null ? null : given.get(0);
         if (key != null && !key.matches("[\\x21-\\x7e]{1,255}")) {
             throw new Refused(400, "Bad Request: an Idempotency-Key is 1 to 255 visible ASCII characters");
         }
