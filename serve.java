@@ -205,11 +205,21 @@ public class serve {
             if (store == null) listeners.add(monitor);
         }
 
+        /**
+         * What endpoints sharing a store's queue must agree on: the token (a hash of it: another token would read
+         * this one's calls) and --keep (a shorter one would delete them).
+         */
+        private static String agreed(Options options) {
+            String token = options.token == null ? "none"
+                : java.util.HexFormat.of().formatHex(Bearer.sha256(("asynccall token " + options.token).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            return "token " + token + ", --keep " + options.keep.toMillis() + " ms";
+        }
+
         /** Starts a server; IllegalArgumentException when its store cannot be opened (and nothing is left listening). */
         static Server start(Options options, OutputStream logTo) throws IOException {
             Log log = new Log(logTo, options.verbose);
             Store store = options.store == null ? null : Store.open(options.store, options.lease, options.keep,
-                options.workers > 0 ? options.workers : STORE_WORKING, text -> log.line(null, text));
+                options.workers > 0 ? options.workers : STORE_WORKING, agreed(options), text -> log.line(null, text));
             InetSocketAddress address = new InetSocketAddress(options.host, options.port);
             HttpServer http;
             try {

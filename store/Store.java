@@ -47,6 +47,8 @@ public final class Store implements AutoCloseable {
     private final boolean postgres;
     private final String table = "asynccall_calls";
     private final String jdbc;
+    /** What every endpoint on one queue must agree on (the token, --keep), as one string: checked when one joins. */
+    private final String agreed;
     /** SQLite: the file, and its identity when opened (a file deleted or replaced while serving would take calls into nothing). */
     private final java.nio.file.Path file;
     private Object fileKey;
@@ -80,7 +82,7 @@ public final class Store implements AutoCloseable {
      * @param capacity calls this endpoint holds at most (taken and not finished)
      * @throws IllegalArgumentException when the store cannot be opened, with what to do about it
      */
-    public static Store open(String url, Duration lease, Duration keep, int capacity, Consumer<String> log) {
+    public static Store open(String url, Duration lease, Duration keep, int capacity, String agreed, Consumer<String> log) {
         String jdbc = url.startsWith("jdbc:") ? url : "jdbc:sqlite:" + url;
         boolean postgres = jdbc.startsWith("jdbc:postgresql:");
         if (!postgres && !jdbc.startsWith("jdbc:sqlite:")) {
@@ -95,7 +97,7 @@ public final class Store implements AutoCloseable {
             throw new IllegalArgumentException("--store " + Shown.storeUrl(url) + " turns SQLite's locking off, which lets a second serve"
                 + " work and delete this one's calls: give the file without it");
         }
-        Store store = new Store(jdbc, postgres, lease, keep, capacity, log);
+        Store store = new Store(jdbc, postgres, lease, keep, capacity, agreed, log);
         try {
             store.prepare();
             return store;
@@ -115,7 +117,8 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    private Store(String jdbc, boolean postgres, Duration lease, Duration keep, int capacity, Consumer<String> log) {
+    private Store(String jdbc, boolean postgres, Duration lease, Duration keep, int capacity, String agreed, Consumer<String> log) {
+        this.agreed = agreed;
         this.jdbc = jdbc;
         this.postgres = postgres;
         this.file = postgres ? null : java.nio.file.Path.of(jdbc.substring("jdbc:sqlite:".length()).replaceFirst("^file:", "").replaceFirst("\\?.*", ""));
@@ -194,6 +197,7 @@ public final class Store implements AutoCloseable {
             // Partial indexes: a finished call leaves the first, and only then enters the second.
             s.execute("CREATE INDEX IF NOT EXISTS " + table + "_unfinished ON " + table + " (state, seq) WHERE state < " + FINISHED);
             s.execute("CREATE INDEX IF NOT EXISTS " + table + "_finished ON " + table + " (finished_ms) WHERE state = " + FINISHED);
+            if (postgres) join(s);
             writer.commit();
             if (!postgres) {
                 int again = s.executeUpdate("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL WHERE state = " + WORKING);
@@ -677,6 +681,43 @@ public final class Store implements AutoCloseable {
         u.setLong(1, now + lease.toMillis());
         u.setString(2, owner);
         u.executeUpdate();
+        if (!postgres) return;
+        PreparedStatement seen = sql("UPDATE " + table + "_endpoints SET seen_ms = ? WHERE owner = ?");
+        seen.setLong(1, now);
+        seen.setString(2, owner);
+        seen.executeUpdate();
+    }
+
+    /**
+     * Joins the queue (PostgreSQL), in the transaction that makes the tables: endpoints seen within their
+     * lease that serve it with other settings (another token would read this one's calls, another --keep
+     * delete them) make this one refuse to start.
+     */
+    private void join(Statement s) throws SQLException {
+        s.execute("CREATE TABLE IF NOT EXISTS " + table + "_endpoints (owner TEXT PRIMARY KEY, agreed TEXT NOT NULL, seen_ms BIGINT NOT NULL)");
+        long now = System.currentTimeMillis();
+        try (PreparedStatement gone = writer.prepareStatement("DELETE FROM " + table + "_endpoints WHERE seen_ms < ?")) {
+            gone.setLong(1, now - 2 * lease.toMillis());
+            gone.executeUpdate();
+        }
+        int same = 0;
+        try (ResultSet r = s.executeQuery("SELECT agreed FROM " + table + "_endpoints")) {
+            while (r.next()) {
+                if (!r.getString(1).equals(agreed)) {
+                    throw new SQLException("endpoints with another token or another --keep serve this queue already (one that died is"
+                        + " forgotten after twice its lease); endpoints on one queue agree on both: give this deployment a database or a"
+                        + " schema of its own (?currentSchema=NAME)");
+                }
+                same++;
+            }
+        }
+        try (PreparedStatement in = writer.prepareStatement("INSERT INTO " + table + "_endpoints (owner, agreed, seen_ms) VALUES (?, ?, ?)")) {
+            in.setString(1, owner);
+            in.setString(2, agreed);
+            in.setLong(3, now);
+            in.executeUpdate();
+        }
+        if (same > 0) log.accept("The store's queue is served by " + Shown.plural(same, "other endpoint") + " with the same token and --keep");
     }
 
     /** Finished calls older than --keep go, and their keys with them. */
@@ -691,6 +732,11 @@ public final class Store implements AutoCloseable {
             + " WHERE owner = ? AND state = " + WORKING);
         u.setString(1, owner);
         u.executeUpdate();
+        if (postgres) {
+            PreparedStatement leave = sql("DELETE FROM " + table + "_endpoints WHERE owner = ?");
+            leave.setString(1, owner);
+            leave.executeUpdate();
+        }
         return count("state < " + FINISHED);
     }
 

@@ -239,6 +239,26 @@ class StoreTest {
         }
     }
 
+    /** Another token would read this deployment's calls, another --keep delete them: such an endpoint is refused. */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)
+    void endpointsOnOneQueueMustAgreeOnTheTokenAndKeep(@TempDir Path dir) throws Exception {
+        Path a = Files.writeString(dir.resolve("a"), "token-a"), b = Files.writeString(dir.resolve("b"), "token-b");
+        try (Postgres postgres = new Postgres();
+             TestServer first = new TestServer("--sleep", "0", "--store", postgres.url(), "--token-file", a.toString())) {
+            for (List<String> other : List.of(List.of("--token-file", b.toString()), List.of("--token-file", a.toString(), "--keep", "60"))) {
+                List<String> args = new ArrayList<>(List.of("127.0.0.1:0", "--sleep", "0", "--store", postgres.url()));
+                args.addAll(other);
+                Support.Run refused = Support.serveCommand(args.toArray(String[]::new));
+                assertEquals(1, refused.status(), other.toString());
+                assertTrue(refused.err().contains("endpoints with another token or another --keep serve this queue already"), refused.err());
+            }
+            try (TestServer second = new TestServer("--sleep", "0", "--store", postgres.url(), "--token-file", a.toString())) {
+                second.log.await("The store's queue is served by 1 other endpoint with the same token and --keep$", Duration.ofSeconds(5));
+            }
+        }
+    }
+
     @Test
     @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)
     void aFailureNoteWithANulByteIsStoredAndBlocksNothing() throws Exception {
