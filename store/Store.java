@@ -574,7 +574,7 @@ public final class Store implements AutoCloseable {
             PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", finished_ms = ?,"
                 + " status = CASE WHEN status = 0 THEN ? ELSE status END, work_status = ?, exit_code = ?, answer = ?, answer_bytes = ?,"
                 + " note = ?, failed = ?, request = NULL, body = NULL, owner = NULL"
-                + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ?");
+                + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ? AND owner = ?");
             u.setLong(1, now);
             u.setInt(2, d.status());
             u.setInt(3, d.workStatus().orElse(0));
@@ -585,7 +585,15 @@ public final class Store implements AutoCloseable {
             u.setString(7, d.note() == null ? null : d.note().replace('\0', '\uFFFD')); // PostgreSQL's text has no NUL
             u.setInt(8, d.failed() ? 1 : 0);
             u.setString(9, d.call().id());
-            if (u.executeUpdate() > 0) backlog--;
+            u.setString(10, owner);
+            if (u.executeUpdate() > 0) {
+                backlog--;
+            } else {
+                // Not ours any more: its lease ran out while this endpoint worked it, and another took it over.
+                log.accept("The call " + d.call().id() + " was taken over by another endpoint while this one worked it (its lease of "
+                    + lease.toMillis() / 1000.0 + " s ran out: this endpoint was paused, or cut off from the store): its work may be"
+                    + " done twice; the other endpoint's end stands");
+            }
         } else if (op instanceof Requeue r) {
             PreparedStatement u = sql("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
                 + " WHERE id = ? AND owner = ? AND state = " + WORKING);
@@ -634,6 +642,10 @@ public final class Store implements AutoCloseable {
             q.setString(2, owner);
             q.setInt(3, free);
             take(q, taken);
+            if (!taken.isEmpty()) {
+                log.accept("Took over " + Shown.plural(taken.size(), "call") + " whose endpoint stopped renewing its lease (it died,"
+                    + " or was paused or cut off from the store): worked again here (at least once)");
+            }
         }
         if (taken.size() < free) {
             PreparedStatement q = sql("SELECT seq, " + (postgres ? "octet_length" : "length") + "(body) FROM " + table

@@ -239,6 +239,27 @@ class StoreTest {
         }
     }
 
+    /** An endpoint paused past its lease: the one that takes its call over says so, and so does it when it wakes. */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)
+    void aTakeOverIsLoggedOnBothSides() throws Exception {
+        try (Postgres postgres = new Postgres();
+             ServeProcess paused = new ServeProcess("", "127.0.0.1:0", "--store", postgres.url(), "--lease", "1", "--sleep", "15")) {
+            // Taken by the first endpoint as it is stored (a worker is free), and worked 15 s: it is still working when paused.
+            assertEquals(202, get(paused.url("/res.php?id=taken"), "Prefer", "respond-async").statusCode());
+            try (ServeProcess other = new ServeProcess("", "127.0.0.1:0", "--store", postgres.url(), "--lease", "1", "--sleep", "0")) {
+                paused.signal("STOP");
+                try {
+                    other.log.await("Took over 1 call whose endpoint stopped renewing its lease .*", Duration.ofSeconds(20));
+                } finally {
+                    paused.signal("CONT");
+                }
+                other.calls.await(Recorder.workedWith("            [id] => taken"), Duration.ofSeconds(20));
+                paused.log.await("The call [0-9a-f]{32} was taken over by another endpoint while this one worked it .*", Duration.ofSeconds(30));
+            }
+        }
+    }
+
     /** Another token would read this deployment's calls, another --keep delete them: such an endpoint is refused. */
     @Test
     @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)
