@@ -113,6 +113,10 @@ public final class Store implements AutoCloseable {
                 throw new IllegalArgumentException("the store " + Shown.storeUrl(url) + " is in use by another serve (a SQLite file serves one"
                     + " endpoint; several endpoints share a PostgreSQL store)");
             }
+            if (e.getMessage() != null && (e.getMessage().contains("SQLITE_NOTADB") || e.getMessage().contains("SQLITE_CORRUPT"))) {
+                throw new IllegalArgumentException("cannot open the store " + Shown.storeUrl(url) + ": the file is damaged (" + e.getMessage()
+                    + "): restore it from a copy, or move it aside to start with an empty store");
+            }
             throw new IllegalArgumentException("cannot open the store " + Shown.storeUrl(url) + ": " + e.getMessage());
         }
     }

@@ -367,6 +367,6 @@ class StoreTest {
         Support.Run run = Support.serveCommand("127.0.0.1:0", "--store", store.toString());
         assertEquals(1, run.status(), run.err());
         assertTrue(run.err().startsWith("Error: cannot open the store " + store + ": "), run.err());
-        assertTrue(run.err().contains("damaged") || run.err().contains("malformed"), run.err());
+        assertTrue(run.err().contains(": the file is damaged ("), run.err());
     }
 }
