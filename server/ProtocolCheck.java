@@ -45,8 +45,15 @@ public final class ProtocolCheck extends Filter {
         log.line(call.getRemoteAddress(), "[" + status + "]: " + call.getRequestMethod() + " " + call.getRequestURI() + " - " + refusal);
     }
 
+    /** Every value digits only, spaces around allowed (a loop, not a regex: every POST passes here). */
     private static boolean digitsOnly(List<String> lengths) {
-        return lengths == null || lengths.stream().allMatch(l -> l.strip().matches("[0-9]+"));
+        if (lengths == null) return true;
+        for (String l : lengths) {
+            String v = l.strip();
+            if (v.isEmpty()) return false;
+            for (int i = 0; i < v.length(); i++) if (v.charAt(i) < '0' || v.charAt(i) > '9') return false;
+        }
+        return true;
     }
 
     @Override
