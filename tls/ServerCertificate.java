@@ -47,10 +47,6 @@ public final class ServerCertificate {
         return context;
     }
 
-    public X509Certificate certificate() {
-        return certificate;
-    }
-
     public Path certFile() {
         return cert;
     }
