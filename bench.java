@@ -436,8 +436,15 @@ public class bench {
     static final String DRIVERS = String.join(java.io.File.pathSeparator, Arrays.stream(System.getProperty("java.class.path")
         .split(java.io.File.pathSeparator)).filter(jar -> jar.matches(".*/sqlite-jdbc-[^/]*\\.jar")).toList());
 
-    /** serve.java's //JAVA_OPTIONS, so that the servers measured run as JBang runs them. */
+    /** serve.java's heap, as its //JAVA_OPTIONS give it. */
     static final String SERVE_HEAP = "-Xmx320m";
+
+    /** serve.java's //JAVA_OPTIONS but its heap, so that the servers measured run as JBang runs them. */
+    static List<String> serveOptions() throws IOException {
+        String options = Files.readAllLines(Path.of("serve.java")).stream().filter(l -> l.startsWith("//JAVA_OPTIONS "))
+            .findFirst().orElse("//JAVA_OPTIONS ").substring("//JAVA_OPTIONS ".length()).strip();
+        return Arrays.stream(options.split("\\s+")).filter(o -> !o.startsWith("-Xmx")).toList();
+    }
 
     /** serve.java in its own process, its calls counted by row (the "row" field of each call's query) from its events. */
     static final class Server implements AutoCloseable {
@@ -451,8 +458,9 @@ public class bench {
         }
 
         Server(String heap, List<String> args) throws Exception {
-            List<String> command = new ArrayList<>(List.of(JAVA, heap, "--enable-native-access=ALL-UNNAMED", "-cp", DRIVERS,
-                "serve.java", "127.0.0.1:0", "--events", "-"));
+            List<String> command = new ArrayList<>(List.of(JAVA, heap));
+            command.addAll(serveOptions());
+            command.addAll(List.of("-cp", DRIVERS, "serve.java", "127.0.0.1:0", "--events", "-"));
             command.addAll(args);
             process = new ProcessBuilder(command).start();
             BufferedReader log = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));

@@ -3,7 +3,7 @@
 //SOURCES res.java call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java tls/*.java caller/*.java server/*.java
 //DEPS org.xerial:sqlite-jdbc:3.54.1.0
 //DEPS org.postgresql:postgresql:42.7.14
-//JAVA_OPTIONS -Xmx320m --enable-native-access=ALL-UNNAMED
+//JAVA_OPTIONS -Xmx320m --enable-native-access=ALL-UNNAMED --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED
 //COMPILE_OPTIONS -XDignore.symbol.file
 
 import call.Work;
@@ -18,6 +18,7 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import http.Bearer;
 import server.Command;
+import server.ConnectionBudget;
 import server.EventLog;
 import server.Listeners;
 import server.Log;
@@ -71,35 +72,23 @@ public class serve {
         // maxReqTime: a request (line, headers and body) must arrive within 30 s; a stalled one is closed.
         // maxReqHeaderSize: the JDK's own backstop above res.java's 431 (64 KiB); past it the JDK closes
         // the connection without an answer, which the log reports. maxReqHeaders: never before the bytes.
-        // maxConnections: below the file descriptor limit, so that the server never runs out of them.
-        // maxIdleConnections: as many (the JDK's 200 would close each kept-alive connection past 200 as it
-        // falls idle, while a proxy such as nginx may already be sending its next request on it: a POST
-        // then gets a 502 and is lost). idleInterval: a kept-alive connection idle for 90 s is closed, after
-        // a proxy's own idle timeout (nginx's 60 s), so that the proxy never sends a call on one being closed.
+        // maxConnections: below the file descriptor limit, so that the server never runs out of them (the
+        // heap is ConnectionBudget's). maxIdleConnections: as many (the JDK's 200 would close each kept-alive
+        // connection past 200 as it falls idle, while a proxy such as nginx may already be sending its next
+        // request on it: a POST then gets a 502 and is lost; ConnectionBudget closes the oldest instead).
+        // idleInterval: a kept-alive connection idle for 90 s is closed, after a proxy's own idle timeout
+        // (nginx's 60 s), so that the proxy never sends a call on one being closed.
         setDefault("sun.net.httpserver.drainAmount", "0");
         setDefault("sun.net.httpserver.maxReqTime", "30");
         setDefault("sun.net.httpserver.maxReqHeaders", "300000");
         setDefault("sun.net.httpserver.maxReqHeaderSize", String.valueOf(MAX_HEAD_BYTES));
-        setDefault("jdk.httpserver.maxConnections", String.valueOf(connectionCap()));
-        setDefault("sun.net.httpserver.maxIdleConnections", String.valueOf(connectionCap()));
+        setDefault("jdk.httpserver.maxConnections", String.valueOf(ConnectionBudget.descriptorCap()));
+        setDefault("sun.net.httpserver.maxIdleConnections", String.valueOf(ConnectionBudget.descriptorCap()));
         setDefault("sun.net.httpserver.idleInterval", "90");
     }
 
     private static void setDefault(String property, String value) {
         if (System.getProperty(property) == null) System.setProperty(property, value);
-    }
-
-    /**
-     * Connections at most: the file descriptor limit less 128 for everything else (and at least half
-     * of it), so that the server never runs out of descriptors. (Not bounded by the heap: a connection
-     * closed at once would lose a fire-and-forget call, which cannot see a refusal.)
-     */
-    static long connectionCap() {
-        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean os) {
-            long fds = os.getMaxFileDescriptorCount();
-            return Math.max(fds / 2, fds - 128);
-        }
-        return 10_000;
     }
 
     public static void main(String... args) {
@@ -184,6 +173,7 @@ public class serve {
         private final String host;
         private final Handler rejections;
         private final ServerCertificate tls;
+        private final ConnectionBudget budget;
 
         private Server(Options options, HttpServer http, ExecutorService calls, Log log, Store store) {
             this.host = options.host;
@@ -194,6 +184,8 @@ public class serve {
             this.log = log;
             this.listeners = new Listeners(log);
             this.rejections = log.rejectionsOf(http.getAddress().getPort(), MAX_HEAD_BYTES);
+            this.budget = ConnectionBudget.start(http, options.tls != null, log, listeners);
+            http.setExecutor(budget.turns(calls));
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
                 options.tls == null ? Tls.jdk() : Tls.trusting(options.tls.certFile()));
             listeners.add(page);
@@ -235,7 +227,6 @@ public class serve {
                 throw e;
             }
             ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
-            http.setExecutor(calls);
             Server server = new Server(options, http, calls, log, store);
             if (options.events != null) server.listeners.add(EventLog.open(options.events));
             server.route(http, log);
@@ -276,6 +267,7 @@ public class serve {
                 HttpHandler exact = HttpHandlers.handleOrElse(call -> (prefix ? call.getRequestURI().getPath().startsWith(path)
                     : call.getRequestURI().getPath().equals(path)) && (!getOnly || methods.contains(call.getRequestMethod())), handler, notFound);
                 List<Filter> filters = http.createContext(path, exact).getFilters();
+                filters.add(budget);
                 filters.add(Filter.beforeHandler("log arrivals", log::arrival));
                 filters.add(new ProtocolCheck(log));
             });
@@ -365,6 +357,8 @@ public class serve {
                 http.stop((int) Math.min(Integer.MAX_VALUE, (grace.toMillis() + 999) / 1000)));
             int abandoned;
             try {
+                // The requests that came before the listener closed are read (and become calls) before it is closed.
+                budget.awaitExchanges(deadline);
                 abandoned = endpoint.awaitIdle(deadline);
                 closing.interrupt();
                 closing.join();
@@ -385,6 +379,7 @@ public class serve {
             long left = store == null ? 0 : store.close(Duration.ofSeconds(10));
             if (store != null) abandoned = 0;
             log.remove(rejections);
+            budget.close();
             String took = String.format(Locale.ROOT, "%.1f s", (System.nanoTime() - start) / 1e9);
             log.line(null, abandoned > 0 ? "Stopped after " + took + ": " + Shown.plural(abandoned, "call") + " abandoned"
                 : left > 0 ? "Stopped after " + took + ": " + Shown.plural(left, "call") + " left in the store for the next start"

@@ -18,7 +18,8 @@ import java.time.Instant;
  * log shipper) rather than people: {"event":"accepted"|"started"|"warning"|"done", "time", "id", "from",
  * "method", "uri", "key"} and, for "done", "status" (sent), "work_status" (of the work's answer, 0 when
  * not worked), "exit" (a command's), "note", "answer" (at most Done.ANSWER_KEPT bytes of it) and
- * "answer_bytes"; for "warning", "text". Byte strings from a request are shown as UTF-8, an invalid
+ * "answer_bytes"; for "warning", "text"; and {"event":"refused", "time", "reason", "count"} for connections
+ * closed for others ("idle connection", "slow request", "silent connection"; at most one a second for a reason). Byte strings from a request are shown as UTF-8, an invalid
  * byte as U+FFFD. A line is written whole, so a reader never sees half an event.
  */
 public final class EventLog implements Listener {
@@ -58,6 +59,12 @@ public final class EventLog implements Listener {
             line.append(",\"answer\":").append(Json.bytes(done.answer())).append(",\"answer_bytes\":").append(done.answerBytes());
         }
         write(line.append('}'));
+    }
+
+    @Override
+    public void refused(String reason, int count) {
+        write(new StringBuilder(128).append("{\"event\":\"refused\",\"time\":\"").append(Instant.now()).append("\",\"reason\":")
+            .append(Json.bytes(reason)).append(",\"count\":").append(count).append('}'));
     }
 
     private static StringBuilder start(String event, Call call) {

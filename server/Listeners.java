@@ -48,6 +48,11 @@ public final class Listeners implements Listener {
         each(l -> l.done(done));
     }
 
+    @Override
+    public void refused(String reason, int count) {
+        each(l -> l.refused(reason, count));
+    }
+
     private void each(java.util.function.Consumer<Listener> event) {
         for (Listener l : all) {
             try {

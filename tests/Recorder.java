@@ -53,6 +53,7 @@ final class Recorder implements Listener {
     private final List<Call> accepted = new ArrayList<>();
     private final List<Done> done = new ArrayList<>();
     private final Map<Done, Long> when = new java.util.IdentityHashMap<>();
+    private final Map<String, Integer> refused = new java.util.HashMap<>();
 
     @Override
     public synchronized void accepted(Call call) {
@@ -71,6 +72,16 @@ final class Recorder implements Listener {
         synchronized (ANY) {
             ANY.notifyAll();
         }
+    }
+
+    @Override
+    public synchronized void refused(String reason, int count) {
+        refused.merge(reason, count, Integer::sum);
+    }
+
+    /** Connections closed for others so far, for a reason ("idle connection"). */
+    synchronized int refused(String reason) {
+        return refused.getOrDefault(reason, 0);
     }
 
     /** Waits until n ends match, and returns the first n; fails after the timeout, saying what came. */
@@ -125,6 +136,10 @@ final class Recorder implements Listener {
     /** One JSON line of serve --events. */
     void addJson(String line) {
         JsonObject e = JsonParser.parseString(line).getAsJsonObject();
+        if (e.get("event").getAsString().equals("refused")) {
+            refused(e.get("reason").getAsString(), e.get("count").getAsInt());
+            return;
+        }
         String from = e.get("from").getAsString();
         int colon = from.lastIndexOf(':');
         Call call = new Call(e.get("id").getAsString(), e.get("method").getAsString(), URI.create(e.get("uri").getAsString()),

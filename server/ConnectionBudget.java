@@ -1,0 +1,229 @@
+package server;
+
+import call.Listener;
+import com.sun.net.httpserver.Filter;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The connections serve holds, bounded by its heap as well as by its file descriptors. The JDK's server
+ * bounds them by count alone, while a connection whose request is being read or answered holds up to 31 KiB
+ * of heap (54 KiB over TLS) and an idle kept-alive one 22 KiB; one that waits its turn holds under 1 KiB.
+ * So: at most budget requests are read or answered at once (the others wait their turn, in order, unread
+ * and cheap, never refused); at most half as many connections stay idle, the oldest closed first (as nginx
+ * reuses its oldest); while requests wait, a connection whose request has taken over a second to come is
+ * closed, oldest first; near the descriptor limit, every one that sent nothing for 0.2 s. What it closed is
+ * told once a second at most, in the log and to the listeners (--events).
+ */
+public final class ConnectionBudget extends Filter implements AutoCloseable {
+    /** Live heap a connection holds at most, measured on JDK 25: 22 KiB idle, 31 KiB while its request comes; 54 KiB over TLS. */
+    static final long PLAIN_BYTES = 32 * 1024, TLS_BYTES = 56 * 1024;
+    /** A connection whose request has not come whole this long may be closed for others. */
+    static final long SLOW_MILLIS = 1000;
+    /** Near the descriptor limit, a new connection that sent nothing this long may be closed for others (a caller sends at once). */
+    static final long SILENT_MILLIS = 200;
+    private final int budget;
+    private final int descriptors;
+    private final String why;
+    private final Optional<OpenConnections> open;
+    private final Log log;
+    private final Listener listeners;
+    private final Semaphore turns;
+    private final AtomicInteger[] closed = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
+    private final Thread keeper;
+    /** The connections whose request head is being read, by the thread that reads it, until the head is in. */
+    private final Map<Thread, Head> heads = new ConcurrentHashMap<>();
+    /** The threads of the exchanges that hold a turn: reading a request, answering it. */
+    private final Set<Thread> readers = ConcurrentHashMap.newKeySet();
+
+    /** A connection whose request head is being read since (System.nanoTime); parked: its reader waited for bytes when last looked at. */
+    private static final class Head {
+        final Object connection;
+        final long since;
+        boolean parked;
+
+        Head(Object connection, long since) {
+            this.connection = connection;
+            this.since = since;
+        }
+    }
+
+    private ConnectionBudget(HttpServer http, boolean tls, Log log, Listener listeners) {
+        long heap = Runtime.getRuntime().maxMemory();
+        this.budget = budget(heap, tls);
+        this.descriptors = descriptorCap();
+        this.turns = new Semaphore(budget, true);
+        this.why = "two fifths of the " + (heap >> 20) + " MiB heap at " + ((tls ? TLS_BYTES : PLAIN_BYTES) >> 10) + " KiB a connection";
+        this.open = OpenConnections.of(http);
+        this.log = log;
+        this.listeners = listeners;
+        this.keeper = Thread.ofPlatform().daemon().name("connection-budget").unstarted(this::keep);
+    }
+
+    /** Keeps the connections of this server within the budget until closed; logs a warning where it cannot see them. */
+    public static ConnectionBudget start(HttpServer http, boolean tls, Log log, Listener listeners) {
+        ConnectionBudget b = new ConnectionBudget(http, tls, log, listeners);
+        if (b.open.isPresent()) {
+            b.keeper.start();
+        } else {
+            log.line(null, "Warning: idle and slow connections are not closed for others (the JDK's HTTP server is closed to"
+                + " serve: run serve with JBang, or java --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED)");
+        }
+        return b;
+    }
+
+    /** Requests read or answered at once, at most, for a heap of so many bytes: two fifths of it. */
+    public static int budget(long heap, boolean tls) {
+        return (int) Math.max(1, heap * 2 / 5 / (tls ? TLS_BYTES : PLAIN_BYTES));
+    }
+
+    /**
+     * The JDK's own bound on connections (jdk.httpserver.maxConnections, past which it closes a new one
+     * unread): the file descriptor limit less 128 for everything else (and at least half of it).
+     */
+    public static int descriptorCap() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean os) {
+            long fds = os.getMaxFileDescriptorCount();
+            return (int) Math.min(Integer.MAX_VALUE, Math.max(fds / 2, fds - 128));
+        }
+        return 10_000;
+    }
+
+    /** The executor for the server's exchanges: each takes its turn (of budget) before it reads a byte. */
+    public Executor turns(Executor calls) {
+        return exchange -> calls.execute(() -> take(exchange));
+    }
+
+    private void take(Runnable exchange) {
+        try {
+            turns.acquire();
+        } catch (InterruptedException stopping) {
+            return; // the server stops: it closes the connection
+        }
+        Object connection = open.map(o -> o.connectionOf(exchange)).orElse(null);
+        if (connection != null) heads.put(Thread.currentThread(), new Head(connection, System.nanoTime()));
+        readers.add(Thread.currentThread());
+        try {
+            exchange.run();
+        } finally {
+            readers.remove(Thread.currentThread());
+            heads.remove(Thread.currentThread());
+            turns.release();
+        }
+    }
+
+    /**
+     * For a graceful stop: waits until every request that came before the listener closed has been read as far
+     * as its caller sent it (and so became a call, which the stop then waits for), at most until deadline
+     * (System.nanoTime): no exchange waits its turn, and every reader waits for its caller (parked at two looks
+     * 10 ms apart: a half-sent request does not hold the stop), or does a call's work.
+     */
+    public void awaitExchanges(long deadline) throws InterruptedException {
+        Set<Thread> parkedBefore = Set.of();
+        while (System.nanoTime() - deadline < 0) {
+            Set<Thread> parked = new HashSet<>();
+            for (Thread reader : readers) if (reader.getState() == Thread.State.WAITING || reader.getState() == Thread.State.TIMED_WAITING) parked.add(reader);
+            if (turns.getQueueLength() == 0 && parked.size() == readers.size() && parkedBefore.containsAll(parked)) return;
+            parkedBefore = parked;
+            open.ifPresent(o -> closeSlow(o, Integer.MAX_VALUE));
+            Thread.sleep(10);
+        }
+    }
+
+    /** First of every route's filters: the request's head is in (on the thread that read it), so it is no slow sender. */
+    @Override
+    public void doFilter(HttpExchange call, Chain chain) throws IOException {
+        heads.remove(Thread.currentThread());
+        chain.doFilter(call);
+    }
+
+    /** Every 50 ms: back within the budget; every second: what was closed, if anything. */
+    private void keep() {
+        long lastReport = System.nanoTime();
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException stopping) {
+                return;
+            }
+            keepWithin(open.orElseThrow());
+            if (System.nanoTime() - lastReport >= 1_000_000_000L) {
+                lastReport = System.nanoTime();
+                report();
+            }
+        }
+    }
+
+    private void keepWithin(OpenConnections connections) {
+        int idleOver = connections.count(OpenConnections.Kind.IDLE) - budget / 2;
+        if (idleOver > 0) close(connections, OpenConnections.Kind.IDLE, idleOver + budget / 20, 0);
+        closeSlow(connections, turns.getQueueLength()); // looks at every reader each round, closes while others wait
+        // Near the limit every silent one goes: a burst of callers comes faster than a round every 50 ms frees room.
+        if (connections.open() > descriptors - descriptors / 10) close(connections, OpenConnections.Kind.SILENT, Integer.MAX_VALUE, SILENT_MILLIS);
+    }
+
+    private void close(OpenConnections connections, OpenConnections.Kind kind, int n, long minAgeMillis) {
+        closed[kind.ordinal()].addAndGet(connections.closeOldest(kind, n, minAgeMillis));
+    }
+
+    /**
+     * Closes up to n connections whose request head has been read for over SLOW_MILLIS, oldest first, and whose
+     * reader was parked (waiting for bytes) at this look and the one before: under load a reader may wait as
+     * long for a carrier thread, runnable, with its head in.
+     */
+    private void closeSlow(OpenConnections connections, int n) {
+        long before = System.nanoTime() - SLOW_MILLIS * 1_000_000;
+        List<Head> slow = new ArrayList<>();
+        heads.forEach((reader, head) -> {
+            Thread.State state = reader.getState();
+            boolean parked = state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING;
+            if (parked && head.parked && head.since - before < 0) slow.add(head);
+            head.parked = parked;
+        });
+        if (n == 0) return;
+        slow.sort(Comparator.comparingLong(h -> h.since));
+        int done = 0;
+        for (int i = 0; i < slow.size() && done < n; i++) if (connections.closeSlow(slow.get(i).connection)) done++;
+        closed[OpenConnections.Kind.SLOW.ordinal()].addAndGet(done);
+    }
+
+    private void report() {
+        int idle = closed[0].getAndSet(0), silent = closed[1].getAndSet(0), slow = closed[2].getAndSet(0);
+        if (idle + silent + slow == 0) return;
+        log.line(null, "Connections closed for others in the last second, oldest first: " + idle + " idle (past " + budget / 2
+            + "), " + slow + " whose request took over 1 s while others waited, " + silent + " silent for 0.2 s near the descriptor limit ("
+            + descriptors + "); " + budget + " requests are read at once (" + why + "), " + turns.getQueueLength() + " waiting");
+        if (idle > 0) listeners.refused("idle connection", idle);
+        if (slow > 0) listeners.refused("slow request", slow);
+        if (silent > 0) listeners.refused("silent connection", silent);
+    }
+
+    @Override
+    public String description() {
+        return "the connection budget";
+    }
+
+    @Override
+    public void close() {
+        keeper.interrupt();
+        try {
+            if (keeper.isAlive()) keeper.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (open.isPresent()) report(); // the last second's
+    }
+}

@@ -1,0 +1,136 @@
+package server;
+
+import com.sun.net.httpserver.HttpServer;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The connections com.sun.net.httpserver holds, read from its own sets, since it has no public way to count
+ * them or to close one: how many are open, which one a task of it reads, and closing one or the oldest of a
+ * kind, as its own idle and request timers do (remove from the kind's set, then from all, then close). Needs serve's
+ * --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED; of() is empty without it.
+ */
+final class OpenConnections {
+    /** A kind of connection, its set in the JDK's server and the field saying since when it is so. */
+    enum Kind {
+        IDLE("idleConnections", "idleStartTime"),
+        SILENT("newlyAcceptedConnections", "idleStartTime"),
+        SLOW("reqConnections", "reqStartedTime");
+
+        final String set;
+        final String since;
+
+        Kind(String set, String since) {
+            this.set = set;
+            this.since = since;
+        }
+    }
+
+    private final Set<?> all;
+    private final Map<Kind, Set<?>> sets = new EnumMap<>(Kind.class);
+    private final Map<Kind, Field> since = new EnumMap<>(Kind.class);
+    private final Method close;
+    private final Field taskConnection;
+
+    private OpenConnections(Object server) throws ReflectiveOperationException {
+        this.all = (Set<?>) field(server.getClass(), "allConnections").get(server);
+        Class<?> connection = Class.forName("sun.net.httpserver.HttpConnection");
+        this.close = connection.getDeclaredMethod("close");
+        close.setAccessible(true);
+        this.taskConnection = field(Class.forName("sun.net.httpserver.ServerImpl$Exchange"), "connection");
+        for (Kind kind : Kind.values()) {
+            sets.put(kind, (Set<?>) field(server.getClass(), kind.set).get(server));
+            since.put(kind, field(connection, kind.since));
+        }
+    }
+
+    /** The view of this server's connections, or empty where the JDK's internals are closed or differ. */
+    static Optional<OpenConnections> of(HttpServer http) {
+        try {
+            return Optional.of(new OpenConnections(field(http.getClass(), "server").get(http)));
+        } catch (ReflectiveOperationException | RuntimeException closedOrChanged) {
+            return Optional.empty();
+        }
+    }
+
+    int open() {
+        return all.size();
+    }
+
+    int count(Kind kind) {
+        return sets.get(kind).size();
+    }
+
+    /** The JDK's connection (an opaque object) a task of its server reads and answers, or null for another task. */
+    Object connectionOf(Runnable task) {
+        try {
+            return taskConnection.getDeclaringClass().isInstance(task) ? taskConnection.get(task) : null;
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("the JDK's HTTP server changed under us", e);
+        }
+    }
+
+    /** Closes a connection whose request is still coming, unless it came meanwhile; returns whether it did. */
+    boolean closeSlow(Object connection) {
+        return close(sets.get(Kind.SLOW), connection);
+    }
+
+    /** Closes up to n connections of a kind that have been so for minAgeMillis at least, oldest first; returns how many. */
+    int closeOldest(Kind kind, int n, long minAgeMillis) {
+        if (n <= 0) return 0;
+        try {
+            Set<?> set = sets.get(kind);
+            List<Object> candidates;
+            synchronized (set) {
+                candidates = new ArrayList<>(set);
+            }
+            long now = System.currentTimeMillis();
+            List<long[]> aged = new ArrayList<>();
+            for (int i = 0; i < candidates.size(); i++) {
+                long from = since.get(kind).getLong(candidates.get(i));
+                if (now - from >= minAgeMillis) aged.add(new long[] {from, i});
+            }
+            aged.sort(Comparator.comparingLong(a -> a[0]));
+            int closed = 0;
+            for (int i = 0; i < aged.size() && closed < n; i++) {
+                if (close(set, candidates.get((int) aged.get(i)[1]))) closed++;
+            }
+            return closed;
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("the JDK's HTTP server changed under us", e);
+        }
+    }
+
+    /** Taken from its set first: if the JDK took it meanwhile (it became busy, or its request came), it is left alone. */
+    private boolean close(Set<?> set, Object connection) {
+        if (!set.remove(connection)) return false;
+        all.remove(connection);
+        try {
+            close.invoke(connection);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("the JDK's HTTP server changed under us", e);
+        }
+        return true;
+    }
+
+    private static Field field(Class<?> type, String name) throws NoSuchFieldException {
+        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+            try {
+                Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f;
+            } catch (NoSuchFieldException notHere) {
+                // its superclass may have it
+            }
+        }
+        throw new NoSuchFieldException(type.getName() + "." + name);
+    }
+}
