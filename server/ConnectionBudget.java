@@ -44,20 +44,21 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     private final Semaphore turns;
     private final AtomicInteger[] closed = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
     private final Thread keeper;
-    /** The connections whose request head is being read, by the thread that reads it, until the head is in. */
-    private final Map<Thread, Head> heads = new ConcurrentHashMap<>();
-    /** The threads of the exchanges that hold a turn: reading a request, answering it. */
-    private final Set<Thread> readers = ConcurrentHashMap.newKeySet();
+    /** The exchanges that hold a turn (reading a request, answering it), by their thread. */
+    private final Map<Thread, Reader> readers = new ConcurrentHashMap<>();
 
-    /** A connection whose request head is being read since (System.nanoTime); parked: its reader waited for bytes when last looked at. */
-    private static final class Head {
+    /**
+     * An exchange's connection (null where the JDK's sets cannot be read), since when its turn (System.nanoTime),
+     * whether its request head is in, and whether its thread was parked (waiting for bytes) when last looked at.
+     */
+    private static final class Reader {
         final Object connection;
-        final long since;
+        final long since = System.nanoTime();
+        volatile boolean headIn;
         boolean parked;
 
-        Head(Object connection, long since) {
+        Reader(Object connection) {
             this.connection = connection;
-            this.since = since;
         }
     }
 
@@ -113,14 +114,11 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         } catch (InterruptedException stopping) {
             return; // the server stops: it closes the connection
         }
-        Object connection = open.map(o -> o.connectionOf(exchange)).orElse(null);
-        if (connection != null) heads.put(Thread.currentThread(), new Head(connection, System.nanoTime()));
-        readers.add(Thread.currentThread());
+        readers.put(Thread.currentThread(), new Reader(open.map(o -> o.connectionOf(exchange)).orElse(null)));
         try {
             exchange.run();
         } finally {
             readers.remove(Thread.currentThread());
-            heads.remove(Thread.currentThread());
             turns.release();
         }
     }
@@ -135,7 +133,7 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         Set<Thread> parkedBefore = Set.of();
         while (System.nanoTime() - deadline < 0) {
             Set<Thread> parked = new HashSet<>();
-            for (Thread reader : readers) if (reader.getState() == Thread.State.WAITING || reader.getState() == Thread.State.TIMED_WAITING) parked.add(reader);
+            for (Thread reader : readers.keySet()) if (parked(reader)) parked.add(reader);
             if (turns.getQueueLength() == 0 && parked.size() == readers.size() && parkedBefore.containsAll(parked)) return;
             parkedBefore = parked;
             open.ifPresent(o -> closeSlow(o, Integer.MAX_VALUE));
@@ -146,7 +144,8 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     /** First of every route's filters: the request's head is in (on the thread that read it), so it is no slow sender. */
     @Override
     public void doFilter(HttpExchange call, Chain chain) throws IOException {
-        heads.remove(Thread.currentThread());
+        Reader reader = readers.get(Thread.currentThread());
+        if (reader != null) reader.headIn = true;
         chain.doFilter(call);
     }
 
@@ -186,18 +185,23 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
      */
     private void closeSlow(OpenConnections connections, int n) {
         long before = System.nanoTime() - SLOW_MILLIS * 1_000_000;
-        List<Head> slow = new ArrayList<>();
-        heads.forEach((reader, head) -> {
-            Thread.State state = reader.getState();
-            boolean parked = state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING;
-            if (parked && head.parked && head.since - before < 0) slow.add(head);
-            head.parked = parked;
+        List<Reader> slow = new ArrayList<>();
+        readers.forEach((thread, reader) -> {
+            if (reader.headIn || reader.connection == null) return;
+            boolean parked = parked(thread);
+            if (parked && reader.parked && reader.since - before < 0) slow.add(reader);
+            reader.parked = parked;
         });
         if (n == 0) return;
         slow.sort(Comparator.comparingLong(h -> h.since));
         int done = 0;
         for (int i = 0; i < slow.size() && done < n; i++) if (connections.closeSlow(slow.get(i).connection)) done++;
         closed[OpenConnections.Kind.SLOW.ordinal()].addAndGet(done);
+    }
+
+    private static boolean parked(Thread thread) {
+        Thread.State state = thread.getState();
+        return state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING;
     }
 
     private void report() {
