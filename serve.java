@@ -189,7 +189,7 @@ public class serve {
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
                 options.tls == null ? Tls.jdk() : Tls.trusting(options.tls.certFile()));
             listeners.add(page);
-            this.command = options.run == null ? null : new Command(options.run, options.workTimeout);
+            this.command = options.run == null ? null : new Command(options.run, options.workTimeout, options.passEnv);
             Work work = command != null ? command : options.work;
             this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work, options.queue),
                 calls, listeners, store);
@@ -237,6 +237,7 @@ public class serve {
                 : "Idempotency-Key: the last " + IDEMPOTENCY_KEYS + " keys are remembered"
                 + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
             if (store != null && options.token != null) log.line(null, "Calls need the token (Authorization: Bearer)");
+            if (server.command != null) server.command.started().forEach(line -> log.line(null, line));
             server.warnIfInvalid();
             server.endpoint.startWorking();
             if (options.run != null && !"UTF-8".equals(System.getProperty("sun.jnu.encoding"))) {
@@ -402,6 +403,7 @@ public class serve {
         int workers, queue = 10_000;
         String token, events, tlsCert, tlsKey, run, store;
         Duration workTimeout, keep = Duration.ofHours(1), lease = Duration.ofSeconds(30);
+        final java.util.Set<String> passEnv = new java.util.LinkedHashSet<>();
         Work work;
         ServerCertificate tls;
         boolean verbose, help, insecure;
@@ -424,6 +426,7 @@ public class serve {
                     case "--events" -> o.events = args.value(option);
                     case "--run" -> o.run = command(args.value(option));
                     case "--work-timeout" -> o.workTimeout = args.positiveSeconds(option);
+                    case "--pass-env" -> o.passEnv.add(variable(args.value(option)));
                     case "--keep" -> o.keep = args.positiveSeconds(option);
                     case "--store" -> o.store = args.value(option);
                     case "--lease" -> {
@@ -441,6 +444,7 @@ public class serve {
             }
             o.token = Token.read(tokenFile);
             if ((o.tlsCert == null) != (o.tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+            if (!o.passEnv.isEmpty() && o.run == null) throw new IllegalArgumentException("--pass-env gives variables to --run commands: give --run");
             if (o.tlsCert != null) o.tls = new ServerCertificate(Path.of(o.tlsCert), Path.of(o.tlsKey));
             return o;
         }
@@ -476,6 +480,11 @@ public class serve {
             throw new IllegalArgumentException("invalid value given for HOST:PORT: " + s);
         }
 
+        private static String variable(String s) {
+            if (!s.matches("[A-Za-z_][A-Za-z0-9_]*")) throw new IllegalArgumentException("invalid value given for --pass-env: a variable's name");
+            return s;
+        }
+
         private static String command(String s) {
             if (s.isBlank() || s.indexOf('\0') >= 0) throw new IllegalArgumentException("invalid value given for --run: a command line for sh -c");
             return s;
@@ -483,7 +492,7 @@ public class serve {
     }
 
     static final String USAGE = """
-        Usage: serve [HOST:PORT] [--sleep SECONDS] [--run CMD] [--work-timeout SECONDS] [--workers N]
+        Usage: serve [HOST:PORT] [--sleep SECONDS] [--run CMD] [--work-timeout SECONDS] [--pass-env NAME] [--workers N]
                      [--queue N] [--keep SECONDS] [--store URL [--lease SECONDS]] [--grace SECONDS]
                      [--token-file FILE] [--insecure]
                      [--tls-cert FILE --tls-key FILE] [--events FILE] [-v] [-h]
@@ -496,6 +505,8 @@ public class serve {
                              variables in its environment, its body on stdin, stdout (1 MiB at most) the
                              answer, exit 0 done and anything else failed (instead of --sleep)
           --work-timeout SECONDS  end a --run command, and its children, after this long (default: no limit)
+          --pass-env NAME    also give --run commands this variable of serve's environment (repeatable; they
+                             get PATH, HOME, USER, LOGNAME, SHELL, LANG, LC_*, TZ and TMPDIR, and no other)
           --workers N        at most N calls worked on at once, the others wait their turn
                              (default: no bound, a virtual thread per call; 1 = one at a time, as php -S)
           --queue N          at most N calls accepted and not finished (default 10000); past it, or past

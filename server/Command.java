@@ -40,48 +40,75 @@ public final class Command implements Work {
     private static final java.util.concurrent.ExecutorService SPAWN = java.util.concurrent.Executors.newFixedThreadPool(
         Math.max(2, Runtime.getRuntime().availableProcessors()), Thread.ofPlatform().daemon().name("command start").factory());
 
-    /** Where each command's body, answer and stderr go while it runs: a folder only this user can read. */
-    private static final Path TEMP = temp();
+    /**
+     * The command runs under a leader of its own process group, which the kernel sends SIGHUP when serve dies
+     * (setpriv --pdeathsig), and which then ends the group: no command outlives a killed serve, to run beside
+     * the next one's run of the same call. The body is handed on as fd 3: sh gives a command run with & an
+     * empty stdin.
+     */
+    private static final String LEADER = "exec 3<&0; trap 'kill -s KILL 0' HUP; sh -c \"$1\" <&3 3<&- & wait $!";
 
-    private static Path temp() {
-        try {
-            Path dir = Files.createTempDirectory("asynccall-run-",
-                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-            dir.toFile().deleteOnExit(); // empty by then: each call's files go with its call
-            return dir;
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("no temporary folder for --run", e);
-        }
-    }
+    /** setpriv is util-linux's, on every Linux of glibc or musl; without it, commands may outlive a killed serve. */
+    private static final boolean PDEATHSIG = onPath("setpriv");
+
+    /** What a command gets of serve's own environment, beside the names the operator lists: never a secret of serve's. */
+    private static final Set<String> PASSED = Set.of("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR");
 
     private final String command;
     private final Duration timeout;
+    private final Set<String> passEnv;
+    private final CommandFiles files;
     private final Set<Process> running = ConcurrentHashMap.newKeySet();
 
-    /** @param timeout how long a command may run before it and its children are ended; null for no limit */
-    public Command(String command, Duration timeout) {
+    /**
+     * @param timeout how long a command may run before it and its children are ended; null for no limit
+     * @param passEnv the variables of serve's environment a command gets beside PASSED and LC_*
+     * @throws java.io.UncheckedIOException when there is no temporary folder for the commands' files
+     */
+    public Command(String command, Duration timeout, Set<String> passEnv) {
         this.command = command;
         this.timeout = timeout;
+        this.passEnv = Set.copyOf(passEnv);
+        try {
+            this.files = new CommandFiles();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("no temporary folder for --run commands", e);
+        }
+    }
+
+    /** Lines for the log at start: folders of killed serves' commands removed, and a warning without setpriv. */
+    public List<String> started() {
+        int n = files.removed();
+        List<String> lines = new java.util.ArrayList<>();
+        if (n > 0) lines.add("Removed the files of the commands of " + n + (n == 1 ? " serve" : " serves")
+            + " that ended without stopping (killed), from " + files.folder().getParent());
+        if (!PDEATHSIG) lines.add("Warning: no setpriv on the PATH (util-linux): --run commands outlive serve if it is killed");
+        return lines;
+    }
+
+    private static boolean onPath(String program) {
+        return java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
+            .anyMatch(dir -> !dir.isEmpty() && Files.isExecutable(Path.of(dir, program)));
     }
 
     @Override
     public Result work(Call call, Received received) throws InterruptedException {
         // The body, the answer and stderr are files of the call's own: no thread and no pipe per command,
         // and a child the command leaves behind holds a file, not the call.
-        Path files;
+        CommandFiles.Call files;
         Process process;
         try {
-            files = Files.createTempDirectory(TEMP, "call-");
+            files = this.files.open();
         } catch (IOException e) {
             return Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
         }
         try {
             process = start(process(call, received), files, received.body());
         } catch (IOException e) {
-            delete(files);
+            this.files.done(files);
             return Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
         } catch (InterruptedException stopping) {
-            delete(files);
+            this.files.done(files);
             throw stopping;
         }
         running.add(process);
@@ -89,17 +116,20 @@ public final class Command implements Work {
             return outcome(process, files);
         } finally {
             running.remove(process);
-            delete(files);
+            this.files.done(files);
         }
     }
 
     /** The command's process: its own process group, the request's CGI variables and nothing else of a request in its environment. */
     private ProcessBuilder process(Call call, Received received) {
         // setsid: the command and all it starts are a process group of their own, ended together.
-        ProcessBuilder builder = new ProcessBuilder("setsid", "sh", "-c", command);
+        ProcessBuilder builder = new ProcessBuilder(PDEATHSIG
+            ? List.of("setsid", "setpriv", "--pdeathsig", "HUP", "sh", "-c", LEADER, "asynccall", command)
+            : List.of("setsid", "sh", "-c", command));
         Map<String, String> env = builder.environment();
-        env.remove("ASYNCCALL_TOKEN");
-        env.keySet().removeIf(name -> name.startsWith("HTTP_") || CGI.contains(name)); // only the request's, below
+        // serve's environment may hold its secrets (PGPASSWORD, ASYNCCALL_TOKEN): a command gets what it needs to run.
+        env.keySet().removeIf(name -> !(PASSED.contains(name) || name.startsWith("LC_") || passEnv.contains(name))
+            || name.equals("ASYNCCALL_TOKEN") || name.startsWith("HTTP_") || CGI.contains(name)); // the request's, below
         // The request's bytes go to the command as they came (the OS encodes a String as UTF-8); a value
         // the OS cannot carry (a NUL byte) leaves its variable out.
         metaVariables(call, received).forEach((name, value) -> {
@@ -108,11 +138,13 @@ public final class Command implements Work {
         return builder;
     }
 
-    /** Starts the process on the spawning pool, the body its stdin, stdout and stderr files in files. */
-    private static Process start(ProcessBuilder builder, Path files, byte[] body) throws IOException, InterruptedException {
-        Path in = files.resolve("in");
-        Files.write(in, body);
-        builder.redirectInput(in.toFile()).redirectOutput(files.resolve("out").toFile()).redirectError(files.resolve("err").toFile());
+    /**
+     * Starts the process on the spawning pool, the body its stdin, stdout and stderr files in files. The pool's
+     * threads live as long as serve: the kernel's parent-death signal follows the thread that started a process.
+     */
+    private static Process start(ProcessBuilder builder, CommandFiles.Call files, byte[] body) throws IOException, InterruptedException {
+        Files.write(files.in(), body);
+        builder.redirectInput(files.in().toFile()).redirectOutput(files.out().toFile()).redirectError(files.err().toFile());
         try {
             return SPAWN.submit(builder::start).get();
         } catch (java.util.concurrent.ExecutionException e) {
@@ -121,8 +153,8 @@ public final class Command implements Work {
     }
 
     /** Waits for the command (at most its timeout, then ends it) and reads its answer: a CGI response, or a failure. */
-    private Result outcome(Process process, Path files) throws InterruptedException {
-        Path out = files.resolve("out"), err = files.resolve("err");
+    private Result outcome(Process process, CommandFiles.Call files) throws InterruptedException {
+        Path out = files.out(), err = files.err();
         try {
             boolean ended = timeout == null ? process.waitFor() >= 0 : process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
             if (!ended) {
@@ -131,7 +163,7 @@ public final class Command implements Work {
                     "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + tail(err));
             }
             int exit = process.exitValue();
-            long written = Files.size(out);
+            long written = this.files.written(files);
             String remark = written > STDOUT_LIMIT ? "the command wrote " + written + " bytes: its answer is the first " + STDOUT_LIMIT : null;
             if (exit != 0) {
                 return new Result(500, Map.of(), "Internal Server Error: the work failed\n".getBytes(StandardCharsets.UTF_8), OptionalInt.of(exit),
@@ -160,20 +192,11 @@ public final class Command implements Work {
             java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate((int) Math.min(size, STDERR_KEPT));
             c.position(size - last.capacity());
             while (last.hasRemaining() && c.read(last) > 0) { }
-            String s = new String(last.array(), 0, last.position(), StandardCharsets.ISO_8859_1).strip();
+            // NULs at the start are the hole of a stderr cut back to nothing (CommandFiles), not the command's.
+            String s = new String(last.array(), 0, last.position(), StandardCharsets.ISO_8859_1).replaceFirst("^\0+", "").strip();
             return s.isEmpty() ? "" : ": " + s;
         } catch (IOException gone) {
             return "";
-        }
-    }
-
-    private static void delete(Path files) {
-        for (String name : new String[] {"in", "out", "err", ""}) {
-            try {
-                Files.deleteIfExists(name.isEmpty() ? files : files.resolve(name));
-            } catch (IOException left) {
-                // a temporary file left behind: the OS's to clean
-            }
         }
     }
 
@@ -199,16 +222,15 @@ public final class Command implements Work {
         }
     }
 
-    /** Ends the commands still running, and their children, all at once: the server is stopping. */
+    /** Ends the commands still running, and their children, all at once, and removes their files: the server is stopping. */
     public void stop() {
         List<Thread> ending = running.stream().map(p -> Thread.ofVirtual().start(() -> end(p))).toList();
-        for (Thread t : ending) {
-            try {
-                t.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
+        try {
+            for (Thread t : ending) t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            files.close();
         }
     }
 

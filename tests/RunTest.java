@@ -157,6 +157,63 @@ class RunTest {
         awaitGone("sleep 60.23");
     }
 
+    @Test
+    void aCommandWritingFarMoreThanItsAnswerHoldsAboutAMegabyteOfDiskWhileItRuns() throws Exception {
+        // 32 MiB in 64 writes 50 ms apart; at the end the command reads how much disk its stdout file takes.
+        Path blocks = dir.resolve("blocks");
+        String script = "for i in $(seq 64); do head -c 524288 /dev/zero; sleep 0.05; done; b=$(stat -L -c %b /proc/$$/fd/1); echo \"$b\" > " + blocks;
+        try (TestServer server = new TestServer("--run", script)) {
+            String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(200, Support.status(answer), answer);
+            assertEquals(Command.STDOUT_LIMIT, Support.body(answer).length());
+            long kib = Long.parseLong(Files.readString(blocks).strip()) / 2; // stat's blocks are 512 bytes
+            assertTrue(kib < 8 * 1024, "its stdout took " + kib + " KiB of disk (32 MiB written)");
+            server.log.await("the command wrote 33554432 bytes: its answer is the first 1048576$", Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void aKilledServesCommandsDieWithItAndItsFilesGoAtTheNextStart(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path child = tmp.resolve("child");
+        String prefix = "export JAVA_TOOL_OPTIONS=-Djava.io.tmpdir=" + tmp + ";";
+        try (ServeProcess first = new ServeProcess(prefix, "127.0.0.1:0", "--run", "sleep 60.29 & echo $! > " + child + "; wait")) {
+            Support.raw(first.port, "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPrefer: respond-async\r\n\r\n");
+            for (long deadline = System.nanoTime() + 10_000_000_000L; !Files.exists(child) || Files.readString(child).isBlank();
+                    java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L)) {
+                assertTrue(System.nanoTime() < deadline, "the command did not start");
+            }
+            long pid = Long.parseLong(Files.readString(child).strip());
+            first.signal("KILL");
+            assertEquals(137, first.awaitExit(Duration.ofSeconds(20)));
+            // The kernel tells the command's group leader its parent died; the leader ends the group.
+            for (long deadline = System.nanoTime() + 5_000_000_000L; ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+                    java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L)) {
+                assertTrue(System.nanoTime() < deadline, "the command's child outlived the killed serve");
+            }
+        }
+        assertEquals(2, leftovers(tmp), "the killed serve's folder and lock");
+        try (ServeProcess again = new ServeProcess(prefix, "127.0.0.1:0", "--run", "true")) {
+            again.log.await("Removed the files of the commands of 1 serve that ended without stopping \\(killed\\), from " + tmp + "$", Duration.ofSeconds(5));
+            assertEquals(2, leftovers(tmp), "the new serve's own folder and lock only");
+        }
+    }
+
+    @Test
+    void aCommandGetsOfServesEnvironmentWhatItNeedsToRunAndWhatTheOperatorListsNotItsSecrets() throws Exception {
+        String script = "printf '%s|%s|%s|%s|%s' \"${PGPASSWORD-none}\" \"${ASYNCCALL_TOKEN-none}\" \"${MINE-none}\" \"${OTHER-none}\" \"$PATH\"";
+        try (ServeProcess server = new ServeProcess("export PGPASSWORD=pw ASYNCCALL_TOKEN=t MINE=kept OTHER=left;", "127.0.0.1:0",
+                "--run", script, "--pass-env", "MINE")) {
+            String answer = Support.raw(server.port, "GET /res.php HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n");
+            assertEquals("none|none|kept|none|" + System.getenv("PATH"), Support.body(answer), answer);
+        }
+    }
+
+    private static long leftovers(Path tmp) throws java.io.IOException {
+        try (var files = Files.list(tmp)) {
+            return files.filter(p -> p.getFileName().toString().startsWith("asynccall-run-")).count();
+        }
+    }
+
     private static long running(String command) {
         return ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(command)).count();
     }
