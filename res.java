@@ -195,12 +195,12 @@ public class res implements HttpHandler {
         byte[] fingerprint = call.key() == null ? null : fingerprint(call, received.body());
         Idempotency.Seen first;
         try {
-            first = store.accept(call, received, fingerprint, !async).get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+            first = stored(store.accept(call, received, fingerprint, !async));
         } catch (InterruptedException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             if (e instanceof InterruptedException) Thread.currentThread().interrupt();
             exchange.getResponseHeaders().set("Retry-After", "1");
             Throwable why = e.getCause() == null ? e : e.getCause();
-            String what = e instanceof java.util.concurrent.TimeoutException ? "the store did not answer within " + STORE_WAIT.toSeconds() + " s"
+            String what = e instanceof java.util.concurrent.TimeoutException ? "the store did not take it up within " + STORE_WAIT.toSeconds() + " s"
                 : e instanceof InterruptedException ? "the server is stopping" : why.getMessage();
             return refuse(exchange, call, new Refusal(503, "Service Unavailable: the call could not be stored (" + what + "); try again later"));
         } finally {
@@ -221,6 +221,26 @@ public class res implements HttpHandler {
 
     /** How long a call waits for its commit before its caller is told 503 (the store's database does not answer). */
     static final Duration STORE_WAIT = Duration.ofSeconds(30);
+
+    /**
+     * The store's outcome for a call. One the store has not taken up within STORE_WAIT is abandoned, and never
+     * stored, so that its 503 is true; one in a transaction is waited for once more (PostgreSQL's socket timeout,
+     * 30 s, ends it): a commit that then goes unanswered is undone by the store once it is back.
+     */
+    private static Idempotency.Seen stored(Store.Storing storing)
+            throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
+        try {
+            return storing.done().get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException notTakenUp) {
+            if (storing.abandon()) throw notTakenUp;
+            try {
+                return storing.done().get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException hung) {
+                throw new java.util.concurrent.ExecutionException(new java.sql.SQLException("the store did not answer within "
+                    + 2 * STORE_WAIT.toSeconds() + " s; the call may yet be stored"));
+            }
+        }
+    }
 
     /** A stop's grace is over: the calls taken from the store whose work ends from now on go back to it (their commands are being ended). */
     public void abandon() {

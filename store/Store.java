@@ -72,6 +72,13 @@ public final class Store implements AutoCloseable {
     private volatile boolean claiming = true;
     private volatile long backlog;
     private Thread thread;
+    /**
+     * Calls of a transaction whose commit went unanswered (the database hung, the connection broke): their callers
+     * were told 503, so what of them was committed after all is deleted once the store is connected again.
+     */
+    private final java.util.Set<String> doubtful = new java.util.LinkedHashSet<>();
+    /** PostgreSQL's process of the writer's connection: a commit it holds unanswered is ended before its calls are looked for. */
+    private long writerBackend, doubtfulBackend;
     /** The writer's statements, prepared once (the store's thread alone uses them). */
     private final Map<String, PreparedStatement> statements = new java.util.HashMap<>();
 
@@ -173,6 +180,7 @@ public final class Store implements AutoCloseable {
         try {
             writer = connect();
             reader = postgres ? connect() : writer;
+            writerBackend = backend(writer);
             log.accept("The store is connected again");
         } catch (SQLException e) {
             log.accept("The store could not connect again (tried again after the next failure): " + e.getMessage());
@@ -182,6 +190,7 @@ public final class Store implements AutoCloseable {
     private void prepare() throws SQLException {
         writer = connect();
         reader = postgres ? connect() : writer;
+        writerBackend = backend(writer);
         if (!postgres) {
             checkIntegrity();
             fileKey = fileKey();
@@ -269,14 +278,34 @@ public final class Store implements AutoCloseable {
         claiming = false;
     }
 
+    /** PostgreSQL's process serving a connection (0 on SQLite). */
+    private long backend(Connection c) throws SQLException {
+        if (!postgres) return 0;
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT pg_backend_pid()")) {
+            r.next();
+            long pid = r.getLong(1);
+            c.commit();
+            return pid;
+        }
+    }
+
+    /** A call being stored: its outcome, unless its caller gives up on it before the store takes it up. */
+    public interface Storing {
+        /** Completes, once committed, with null (a new call) or, when its Idempotency-Key was used before, that first call. */
+        CompletableFuture<Idempotency.Seen> done();
+
+        /** True when the call will never be stored (the store had not taken it up); false when its transaction is under way. */
+        boolean abandon();
+    }
+
     /**
      * Stores a call. The future completes, once committed, with null (a new call, queued or, when
      * working, held by this endpoint) or, when its Idempotency-Key was used before, that first call.
      */
-    public CompletableFuture<Idempotency.Seen> accept(Call call, Received received, byte[] fingerprint, boolean working) {
+    public Storing accept(Call call, Received received, byte[] fingerprint, boolean working) {
         Insert insert = new Insert(call, received, fingerprint, working);
         ops.add(insert);
-        return insert.done;
+        return insert;
     }
 
     /** Records a call's end (and drops its request); a key whose call was not worked on is let go, so that a retry may do it. */
@@ -385,12 +414,14 @@ public final class Store implements AutoCloseable {
 
     private sealed interface Op permits Insert, Finish, Requeue, Wake, Close {}
 
-    private final class Insert implements Op {
+    private final class Insert implements Op, Storing {
         final Call call;
         final Received received;
         final byte[] fingerprint;
         final boolean working;
         final CompletableFuture<Idempotency.Seen> done = new CompletableFuture<>();
+        /** 0 waiting for the store, 1 in its transaction, 2 abandoned by its caller (never stored). */
+        final AtomicInteger stage = new AtomicInteger();
         Idempotency.Seen seen;
         /** Taken by this endpoint as it is stored (a worker is free and no older call waits): no second query, no copy read back. */
         boolean taken;
@@ -400,6 +431,16 @@ public final class Store implements AutoCloseable {
             this.received = received;
             this.fingerprint = fingerprint;
             this.working = working;
+        }
+
+        @Override
+        public CompletableFuture<Idempotency.Seen> done() {
+            return done;
+        }
+
+        @Override
+        public boolean abandon() {
+            return stage.compareAndSet(0, 2);
         }
     }
 
@@ -495,8 +536,11 @@ public final class Store implements AutoCloseable {
     private Written write(List<Op> batch, Turn turn, Close closing, boolean mayWait) throws SQLException {
         if (turn.count()) checkFile();
         if (lost != null) refuseInserts(batch);
+        // A call its caller gave up on (told 503) is never stored; one taken up here is waited for by its caller.
+        batch.removeIf(op -> op instanceof Insert i && !i.stage.compareAndSet(0, 1));
         synchronized (lock) {
             if (writer == null) throw new SQLException("the store is not connected");
+            if (!doubtful.isEmpty()) settleDoubtful();
             if (turn.renew()) renew(turn.now()); // before taking: an endpoint's own calls are never taken over from it
             List<Claimed> taken = turn.take() ? take(turn.free(), turn.now(), turn.poll()) : new ArrayList<>();
             // Fewer than asked for: none left waiting.
@@ -508,9 +552,53 @@ public final class Store implements AutoCloseable {
                 delete(turn.now());
             }
             if (closing != null) closing.left = requeueOwn();
-            writer.commit();
+            try {
+                writer.commit();
+            } catch (SQLException | RuntimeException unanswered) {
+                // Committed or not, nobody can tell: its new calls' callers are told 503, so they must not stay.
+                for (Op op : batch) if (op instanceof Insert i) doubtful.add(i.call.id());
+                doubtfulBackend = writerBackend;
+                throw unanswered;
+            }
+            doubtful.clear();
             return new Written(taken, waiting);
         }
+    }
+
+    /**
+     * The calls of a commit that went unanswered, in this turn's transaction: the connection that sent it is ended
+     * first (PostgreSQL may still hold it, hung), then those committed after all are deleted, and those another
+     * endpoint took meanwhile said.
+     */
+    private void settleDoubtful() throws SQLException {
+        if (postgres && doubtfulBackend != 0) {
+            // Waiting for it to end takes PostgreSQL 14; before, it is signalled, and its transaction ends as it goes.
+            PreparedStatement end = sql(writer.getMetaData().getDatabaseMajorVersion() >= 14 ? "SELECT pg_terminate_backend(?, 5000)"
+                : "SELECT pg_terminate_backend(?)");
+            end.setInt(1, (int) doubtfulBackend);
+            try (ResultSet r = end.executeQuery()) {
+                r.next(); // false: it had gone
+            }
+        }
+        int deleted = 0;
+        List<String> taken = new ArrayList<>();
+        PreparedStatement delete = sql("DELETE FROM " + table + " WHERE id = ? AND (state = " + QUEUED + " OR owner = ?)");
+        PreparedStatement find = sql("SELECT 1 FROM " + table + " WHERE id = ?");
+        for (String id : doubtful) {
+            delete.setString(1, id);
+            delete.setString(2, owner);
+            if (delete.executeUpdate() > 0) {
+                deleted++;
+                continue;
+            }
+            find.setString(1, id);
+            try (ResultSet r = find.executeQuery()) {
+                if (r.next()) taken.add(id);
+            }
+        }
+        if (deleted > 0) log.accept(Shown.plural(deleted, "call") + " told 503 when the store's commit went unanswered had been stored after all: deleted");
+        if (!taken.isEmpty()) log.accept("Calls told 503 when the store's commit went unanswered had been stored after all and were taken by"
+            + " another endpoint, which works them (done twice if their callers call again): " + String.join(", ", taken));
     }
 
     /**

@@ -54,6 +54,12 @@ final class Postgres implements AutoCloseable {
         run(asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "stop"));
     }
 
+    /** Signals the server and every process it started (its sessions): STOP hangs it as a stalled machine would, CONT resumes it. */
+    void signal(String name) throws Exception {
+        String postmaster = Files.readAllLines(dir.resolve("data/postmaster.pid")).get(0).strip();
+        run("sh", "-c", "kill -s " + name + " " + postmaster + "; pkill -" + name + " -P " + postmaster + "; true");
+    }
+
     /** The store URL of its database. */
     String url() {
         return "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";

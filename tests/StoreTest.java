@@ -239,6 +239,50 @@ class StoreTest {
         }
     }
 
+    /**
+     * PostgreSQL hung longer than a caller waits: every call told 503 stays unstored. The first call's transaction
+     * hangs until the driver's socket timeout (30 s); those behind it are given up before the store takes them up.
+     */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)
+    void callsToldThatTheyCouldNotBeStoredWhileTheDatabaseHungAreNeverWorked() throws Exception {
+        try (Postgres postgres = new Postgres();
+             ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--store", postgres.url(), "--sleep", "0", "--workers", "1")) {
+            String[] async = {"Prefer", "respond-async"};
+            assertEquals(202, get(server.url("/res.php?id=before"), async).statusCode());
+            server.calls.await(Recorder.workedWith("            [id] => before"), Duration.ofSeconds(10));
+            postgres.signal("STOP");
+            List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> hung = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    String target = "/res.php?id=hung" + i;
+                    hung.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return get(server.url(target), async);
+                        } catch (Exception e) {
+                            throw new java.util.concurrent.CompletionException(e);
+                        }
+                    }));
+                    server.log.await("Accepted$", i + 2, Duration.ofSeconds(5)); // one after another
+                }
+                for (var answer : hung) assertEquals(503, answer.get(120, java.util.concurrent.TimeUnit.SECONDS).statusCode());
+            } finally {
+                postgres.signal("CONT");
+            }
+            // Once the store is back, a new call is stored after anything the hung ones left behind, and with one
+            // worker, worked after them.
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (get(server.url("/res.php?id=after"), async).statusCode() != 202) {
+                assertTrue(System.nanoTime() < deadline, "the store did not come back");
+                Thread.sleep(200);
+            }
+            server.calls.await(Recorder.workedWith("            [id] => after"), Duration.ofSeconds(20));
+            for (int i = 0; i < 3; i++) {
+                assertEquals(0, server.calls.count(Recorder.workedWith("            [id] => hung" + i)), "hung" + i + " was told 503 and worked");
+            }
+        }
+    }
+
     /** An endpoint paused past its lease: the one that takes its call over says so, and so does it when it wakes. */
     @Test
     @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)
