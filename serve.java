@@ -3,7 +3,7 @@
 //SOURCES res.java call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java tls/*.java caller/*.java server/*.java
 //DEPS org.xerial:sqlite-jdbc:3.54.1.0
 //DEPS org.postgresql:postgresql:42.7.14
-//JAVA_OPTIONS -Xmx320m --enable-native-access=ALL-UNNAMED --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED
+//JAVA_OPTIONS -Xmx320m --enable-native-access=ALL-UNNAMED --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED
 //COMPILE_OPTIONS -XDignore.symbol.file
 
 import call.Work;

@@ -56,10 +56,22 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         final long since = System.nanoTime();
         volatile boolean headIn;
         boolean parked;
+        /** When its request line was last looked at (System.nanoTime). */
+        long looked = since - LOOK_NANOS;
 
         Reader(Object connection) {
             this.connection = connection;
         }
+    }
+
+    /** The answer to a request line that ends with LF alone: the JDK's server reads on for a CRLF that never comes. */
+    /** A waiting reader's request line is looked at twice a second at most. */
+    private static final long LOOK_NANOS = 500_000_000L;
+    private static final byte[] BARE_LF = answer(400, "Bad Request", "Bad Request: the request line ends with LF alone; HTTP/1.1 needs CRLF\n");
+
+    private static byte[] answer(int status, String reason, String body) {
+        return ("HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: " + body.length()
+            + "\r\nConnection: close\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     private ConnectionBudget(HttpServer http, boolean tls, Log log, Listener listeners) {
@@ -114,7 +126,9 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         } catch (InterruptedException stopping) {
             return; // the server stops: it closes the connection
         }
-        readers.put(Thread.currentThread(), new Reader(open.map(o -> o.connectionOf(exchange)).orElse(null)));
+        Object connection = open.map(o -> o.connectionOf(exchange)).orElse(null);
+        if (connection != null) open.get().forgetRead(connection);
+        readers.put(Thread.currentThread(), new Reader(connection));
         try {
             exchange.run();
         } finally {
@@ -189,6 +203,7 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         readers.forEach((thread, reader) -> {
             if (reader.headIn || reader.connection == null) return;
             boolean parked = parked(thread);
+            if (parked && reader.parked && bareLineFeed(connections, thread, reader)) return;
             if (parked && reader.parked && reader.since - before < 0) slow.add(reader);
             reader.parked = parked;
         });
@@ -197,6 +212,37 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         int done = 0;
         for (int i = 0; i < slow.size() && done < n; i++) if (connections.closeSlow(slow.get(i).connection)) done++;
         closed[OpenConnections.Kind.SLOW.ordinal()].addAndGet(done);
+    }
+
+    /**
+     * Whether a reader waiting for more of its request line got one ending with LF alone, and so was answered 400
+     * and closed: RFC 9112 lets a server refuse it, and the JDK's reads on for a CRLF until its request timeout.
+     * While the JDK reads a request line, every byte of the request so far is in its buffer (its bytes before
+     * were zeroed), read over from its start as more come: any LF there without a CR before it is in the line.
+     */
+    private boolean bareLineFeed(OpenConnections connections, Thread thread, Reader reader) {
+        long now = System.nanoTime();
+        if (now - reader.looked < LOOK_NANOS) return false;
+        reader.looked = now;
+        byte[] bytes = connections.buffer(reader.connection);
+        if (bytes == null || !bareLineFeed(bytes) || !readingRequestLine(thread)) return false;
+        java.net.InetSocketAddress remote = connections.remote(reader.connection);
+        if (!connections.answerSlow(reader.connection, BARE_LF)) return false;
+        log.line(remote, "Invalid request (a request line ending with LF alone, not CRLF): answered 400 and closed");
+        return true;
+    }
+
+    private static boolean bareLineFeed(byte[] bytes) {
+        for (int i = 0; i < bytes.length; i++) if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) return true;
+        return false;
+    }
+
+    /** Whether an exchange's thread is reading its request line (sun.net.httpserver.Request's constructor does). */
+    private static boolean readingRequestLine(Thread thread) {
+        for (StackTraceElement frame : thread.getStackTrace()) {
+            if (frame.getClassName().equals("sun.net.httpserver.Request") && frame.getMethodName().equals("<init>")) return true;
+        }
+        return false;
     }
 
     private static boolean parked(Thread thread) {

@@ -15,8 +15,9 @@ import java.util.Set;
 /**
  * The connections com.sun.net.httpserver holds, read from its own sets, since it has no public way to count
  * them or to close one: how many are open, which one a task of it reads, and closing one or the oldest of a
- * kind, as its own idle and request timers do (remove from the kind's set, then from all, then close). Needs serve's
- * --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED; of() is empty without it.
+ * kind, as its own idle and request timers do (remove from the kind's set, then from all, then close); and what it has
+ * buffered of a plain connection's request. Needs serve's --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED
+ * (of() is empty without it) and, for the buffer, java.base/java.io.
  */
 final class OpenConnections {
     /** A kind of connection, its set in the JDK's server and the field saying since when it is so. */
@@ -39,6 +40,9 @@ final class OpenConnections {
     private final Map<Kind, Field> since = new EnumMap<>(Kind.class);
     private final Method close;
     private final Field taskConnection;
+    private final Field raw, channel;
+    /** BufferedInputStream's own fields, or null where java.io is closed to serve. */
+    private final Field buffer, count, position;
 
     private OpenConnections(Object server) throws ReflectiveOperationException {
         this.all = (Set<?>) field(server.getClass(), "allConnections").get(server);
@@ -46,6 +50,18 @@ final class OpenConnections {
         this.close = connection.getDeclaredMethod("close");
         close.setAccessible(true);
         this.taskConnection = field(Class.forName("sun.net.httpserver.ServerImpl$Exchange"), "connection");
+        this.raw = field(connection, "raw");
+        this.channel = field(connection, "chan");
+        Field[] buffered;
+        try {
+            buffered = new Field[] {field(java.io.BufferedInputStream.class, "buf"), field(java.io.BufferedInputStream.class, "count"),
+                field(java.io.BufferedInputStream.class, "pos")};
+        } catch (ReflectiveOperationException | RuntimeException closed) {
+            buffered = new Field[3];
+        }
+        this.buffer = buffered[0];
+        this.count = buffered[1];
+        this.position = buffered[2];
         for (Kind kind : Kind.values()) {
             sets.put(kind, (Set<?>) field(server.getClass(), kind.set).get(server));
             since.put(kind, field(connection, kind.since));
@@ -76,6 +92,57 @@ final class OpenConnections {
         } catch (IllegalAccessException e) {
             throw new IllegalStateException("the JDK's HTTP server changed under us", e);
         }
+    }
+
+    /**
+     * The bytes the JDK's buffer of a plain connection's input holds, or null (TLS, or java.io closed to serve).
+     * Read bytes stay in it until new ones are read over them, from its start.
+     */
+    byte[] buffer(Object connection) {
+        if (buffer == null) return null;
+        try {
+            return raw.get(connection) instanceof java.io.BufferedInputStream in ? (byte[]) buffer.get(in) : null;
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("the JDK's HTTP server changed under us", e);
+        }
+    }
+
+    /**
+     * Before a kept-alive connection's next request is read: the bytes of its requests before are zeroed in the
+     * JDK's buffer, so that what it holds is this request's (those not read yet are kept).
+     */
+    void forgetRead(Object connection) {
+        try {
+            if (buffer == null || !(raw.get(connection) instanceof java.io.BufferedInputStream in)) return;
+            byte[] bytes = (byte[]) buffer.get(in);
+            int from = position.getInt(in), to = count.getInt(in);
+            java.util.Arrays.fill(bytes, 0, Math.min(from, bytes.length), (byte) 0);
+            java.util.Arrays.fill(bytes, Math.max(0, to), bytes.length, (byte) 0);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("the JDK's HTTP server changed under us", e);
+        }
+    }
+
+    /** Where a connection is from, or null. */
+    java.net.InetSocketAddress remote(Object connection) {
+        try {
+            return (java.net.InetSocketAddress) ((java.nio.channels.SocketChannel) channel.get(connection)).getRemoteAddress();
+        } catch (IllegalAccessException | java.io.IOException | RuntimeException gone) {
+            return null;
+        }
+    }
+
+    /** Sends answer on a connection whose request is still coming, and closes it, unless the request came meanwhile. */
+    boolean answerSlow(Object connection, byte[] answer) {
+        if (!sets.get(Kind.SLOW).contains(connection)) return false;
+        try {
+            ((java.nio.channels.SocketChannel) channel.get(connection)).write(java.nio.ByteBuffer.wrap(answer)); // a few hundred bytes into an empty send buffer
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("the JDK's HTTP server changed under us", e);
+        } catch (java.io.IOException gone) {
+            // the caller went: it is closed all the same
+        }
+        return closeSlow(connection);
     }
 
     /** Closes a connection whose request is still coming, unless it came meanwhile; returns whether it did. */

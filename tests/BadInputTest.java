@@ -95,6 +95,34 @@ class BadInputTest {
     }
 
     @Test
+    void aRequestLineEndingWithLfAloneIs400OnAConnectionsFirstRequestOrALaterOne() throws Exception {
+        String answer = Support.raw(server.port(), "GET /res.php?lf=1 HTTP/1.1\nHost: x\n\n");
+        assertEquals(400, Support.status(answer), answer);
+        assertTrue(answer.contains("\r\nConnection: close\r\n"), answer);
+        assertEquals("Bad Request: the request line ends with LF alone; HTTP/1.1 needs CRLF\n", Support.body(answer));
+        server.log.await("Invalid request \\(a request line ending with LF alone, not CRLF\\): answered 400 and closed$", Duration.ofSeconds(5));
+        String twice = Support.raw(server.port(), "GET /res.php?lf=2 HTTP/1.1\r\nHost: x\r\n\r\nGET /res.php?lf=3 HTTP/1.1\nHost: x\n\n");
+        assertTrue(twice.startsWith("HTTP/1.1 200 ") && twice.contains("[lf] => 2") && twice.contains("\nHTTP/1.1 400 Bad Request\r\n"), twice);
+        thenANormalCallIsServed();
+    }
+
+    @Test
+    void headerLinesEndingWithLfAloneAreReadAsTheJdkReadsThemEvenWhenTheyComeSlowly() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            // A slow sender: each pause is longer than the server waits before it looks at a request still coming.
+            for (String part : List.of("GET /res.php?slowlf=1 HTTP/1.1\r\nHost: x\r\n", "X-A: 1\n", "Connection: close\n\n")) {
+                s.getOutputStream().write(part.getBytes(StandardCharsets.ISO_8859_1));
+                s.getOutputStream().flush();
+                Thread.sleep(600);
+            }
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertEquals(200, Support.status(answer), answer);
+        }
+        thenANormalCallIsServed();
+    }
+
+    @Test
     void aBodyOver8MiBIs413WithoutBeingRead() throws Exception {
         try (Socket s = new Socket("127.0.0.1", server.port())) {
             s.setSoTimeout(10_000);

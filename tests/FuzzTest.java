@@ -210,6 +210,39 @@ class FuzzTest {
         pin(post(form + " ", "a=1"), 200, "[a] => 1\n", 200, "[a] => 1\n"); // a space after the type: PHP cuts there too
     }
 
+    /** A tab inside a header value is a space to the JDK's server: a boundary with one is another boundary. */
+    @Test
+    void aTabInsideTheContentTypeIsASpace() throws Exception {
+        String type = "multipart/form-data; boundary=A\tB";
+        for (String boundary : List.of("A\tB", "A B")) {
+            String body = "--" + boundary + "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--" + boundary + "--\r\n";
+            boolean tab = boundary.contains("\t");
+            pin(post(type, body), 200, tab ? "[a] => v\n" : "[data] => Array\n        (\n        )\n", 200, tab ? "[data] => Array\n        (\n        )\n" : "[a] => v\n");
+        }
+    }
+
+    /**
+     * Framing: a folded header line continues the header before it for the JDK, as RFC 9112 reads obs-fold, and
+     * php -S glues it to the next header's name (here the Content-Type, so $_POST is empty); a request line
+     * ending with LF alone is 400 here (the JDK reads on for a CRLF); past 100 headers or 64 KiB of them, 431
+     * here, where php -S reads them, and past its own 80 KiB answers nothing.
+     */
+    @Test
+    void foldedHeadersLineEndsAndHeadSizesAreFramedAsTheJdkFramesThem() throws Exception {
+        String form = "POST /res.php HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: 1\r\n folded\r\nContent-Type: application/x-www-form-urlencoded"
+            + "\r\nContent-Length: 3\r\nConnection: close\r\n\r\na=1";
+        pin(form, 200, "[data] => Array\n        (\n        )\n", 200, "[a] => 1\n");
+        pin("GET /res.php?a=1 HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n", 200, "[a] => 1\n", 400, "LF alone");
+        StringBuilder many = new StringBuilder(), large = new StringBuilder(), past = new StringBuilder();
+        for (int i = 0; i < 101; i++) many.append("X-H").append(i).append(": v\r\n");
+        for (int i = 0; i < 11; i++) large.append("X-H").append(i).append(": ").append("v".repeat(7000)).append("\r\n"); // 77 KiB
+        for (int i = 0; i < 10; i++) past.append("X-H").append(i).append(": ").append("v".repeat(9000)).append("\r\n"); // 88 KiB
+        for (StringBuilder headers : List.of(many, large)) {
+            pin("GET /res.php?a=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers + "\r\n", 200, "[a] => 1\n", 431, "Too Large");
+        }
+        pin("GET /res.php?a=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + past + "\r\n", 0, "", 431, "Too Large");
+    }
+
     /** Both answer 200 and their bodies differ: what a shrunk request must keep doing. */
     private boolean diverges(Request r) {
         try {
