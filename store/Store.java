@@ -79,6 +79,18 @@ public final class Store implements AutoCloseable {
     private final java.util.Set<String> doubtful = new java.util.LinkedHashSet<>();
     /** PostgreSQL's process of the writer's connection: a commit it holds unanswered is ended before its calls are looked for. */
     private long writerBackend, doubtfulBackend;
+    /**
+     * Free space on a SQLite store's disk under which new calls are refused: what the calls it holds need to be
+     * finished (the WAL, about 4 MiB before its checkpoint, and the checkpoint's pages), so that a full disk
+     * never stops the queue from draining.
+     */
+    public static final long RESERVE = 16L << 20;
+    /** Why new calls are refused for want of room on the store's disk, or null. */
+    private volatile String full;
+    /** Calls a killed serve was working on, left so at a start on a full disk: queued again once there is room. */
+    private boolean staleWorking;
+    /** Why the store could not connect again, while it cannot. */
+    private volatile String disconnected;
     /** The writer's statements, prepared once (the store's thread alone uses them). */
     private final Map<String, PreparedStatement> statements = new java.util.HashMap<>();
 
@@ -177,12 +189,19 @@ public final class Store implements AutoCloseable {
         close(writer);
         if (reader != writer) close(reader);
         statements.clear();
+        writer = null;
+        reader = null;
         try {
             writer = connect();
             reader = postgres ? connect() : writer;
             writerBackend = backend(writer);
+            disconnected = null;
             log.accept("The store is connected again");
         } catch (SQLException e) {
+            close(writer);
+            writer = null;
+            reader = null;
+            disconnected = e.getMessage();
             log.accept("The store could not connect again (tried again after the next failure): " + e.getMessage());
         }
     }
@@ -213,14 +232,56 @@ public final class Store implements AutoCloseable {
             if (postgres) join(s);
             writer.commit();
             if (!postgres) {
-                int again = s.executeUpdate("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL WHERE state = " + WORKING);
-                writer.commit();
-                if (again > 0) log.accept(Shown.plural(again, "call") + " worked on when the last serve ended: queued again (at-least-once)");
+                checkRoom();
+                try {
+                    requeueStale();
+                } catch (SQLException e) {
+                    if (full == null) throw e;
+                    // A full disk: serve comes up all the same, reading and refusing new calls, and queues them once it
+                    // can, on a connection of its own (SQLite's transaction state after a failed commit is not to be trusted).
+                    close(writer);
+                    writer = connect();
+                    reader = writer;
+                    staleWorking = true;
+                }
             }
             backlog = count("state < " + FINISHED);
             writer.commit();
         }
         thread = Thread.ofPlatform().name("store").daemon(true).start(this::loop);
+    }
+
+    /** On SQLite: the calls the last serve was working on when it ended are queued again (a file is one serve's). */
+    private void requeueStale() throws SQLException {
+        try (Statement s = writer.createStatement()) {
+            int again = s.executeUpdate("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL WHERE state = " + WORKING
+                + " AND (owner IS NULL OR owner <> '" + owner + "')");
+            writer.commit();
+            staleWorking = false;
+            if (again > 0) log.accept(Shown.plural(again, "call") + " worked on when the last serve ended: queued again (at-least-once)");
+        }
+    }
+
+    /**
+     * On SQLite, once a second: under RESERVE free on the store's disk, new calls are refused and the log says so
+     * once; room again (twice the reserve, not to flap), they are taken again.
+     */
+    private void checkRoom() {
+        if (postgres) return;
+        long usable;
+        try {
+            usable = java.nio.file.Files.getFileStore(file.toAbsolutePath().getParent()).getUsableSpace();
+        } catch (java.io.IOException | RuntimeException unknown) {
+            return;
+        }
+        if (full == null && usable < RESERVE) {
+            full = "the store's disk has " + Shown.mib(usable) + " free, under the " + Shown.mib(RESERVE)
+                + " kept to finish the calls it holds: free some space";
+            log.accept("New calls are refused (503) while " + full);
+        } else if (full != null && usable >= 2 * RESERVE) {
+            full = null;
+            log.accept("The store's disk has room again (" + Shown.mib(usable) + " free): new calls are taken");
+        }
     }
 
     private Object fileKey() {
@@ -239,10 +300,10 @@ public final class Store implements AutoCloseable {
     }
 
     /** New calls of a batch are refused at once (their callers are told 503); the rest of the batch goes on. */
-    private void refuseInserts(List<Op> batch) {
+    private void refuseInserts(List<Op> batch, String why) {
         for (java.util.Iterator<Op> each = batch.iterator(); each.hasNext(); ) {
             if (each.next() instanceof Insert i) {
-                i.done.completeExceptionally(new SQLException(lost));
+                i.done.completeExceptionally(new SQLException(why));
                 each.remove();
             }
         }
@@ -377,7 +438,8 @@ public final class Store implements AutoCloseable {
             close.done.get(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             // A database that does not answer holds the store's thread: its connections are cut from here.
-            log.accept("The store did not close in " + wait.toSeconds() + " s (" + e + "): its connections are cut");
+            log.accept(e instanceof java.util.concurrent.TimeoutException ? "The store did not close in " + wait.toSeconds() + " s: its connections are cut"
+                : "The store could not write its last turn (" + (e.getCause() == null ? e : e.getCause()) + "): its connections are cut");
             abort(writer);
             abort(reader);
             return -1;
@@ -534,13 +596,18 @@ public final class Store implements AutoCloseable {
 
     /** The turn's one transaction: renew, take, store and finish what came, count and sweep, let go on a close. */
     private Written write(List<Op> batch, Turn turn, Close closing, boolean mayWait) throws SQLException {
-        if (turn.count()) checkFile();
-        if (lost != null) refuseInserts(batch);
+        if (turn.count()) {
+            checkFile();
+            checkRoom();
+        }
+        if (lost != null) refuseInserts(batch, lost);
+        else if (full != null) refuseInserts(batch, full);
         // A call its caller gave up on (told 503) is never stored; one taken up here is waited for by its caller.
         batch.removeIf(op -> op instanceof Insert i && !i.stage.compareAndSet(0, 1));
         synchronized (lock) {
-            if (writer == null) throw new SQLException("the store is not connected");
+            if (writer == null) throw new SQLException("the store is not connected (" + disconnected + ")");
             if (!doubtful.isEmpty()) settleDoubtful();
+            if (staleWorking && full == null) requeueStale();
             if (turn.renew()) renew(turn.now()); // before taking: an endpoint's own calls are never taken over from it
             List<Claimed> taken = turn.take() ? take(turn.free(), turn.now(), turn.poll()) : new ArrayList<>();
             // Fewer than asked for: none left waiting.

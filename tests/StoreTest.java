@@ -283,6 +283,71 @@ class StoreTest {
         }
     }
 
+    static boolean root() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    /**
+     * A SQLite store on a small disk (a tmpfs of 64 MiB) that fills up: under 16 MiB free new calls are refused and the
+     * queue drains; a restart on a disk with nothing free comes up, reads, refuses, and works what it holds once freed.
+     */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIf(value = "root", disabledReason = "mounting a small disk needs root")
+    void aFullDiskRefusesNewCallsWhileTheQueueDrainsAndARestartOnItComesUp(@TempDir Path dir) throws Exception {
+        Path disk = dir.resolve("disk"), filler = disk.resolve("filler");
+        Files.createDirectory(disk);
+        run("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", disk.toString());
+        try {
+            String store = disk.resolve("calls.db").toString();
+            try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--store", store, "--workers", "1", "--sleep", "0.3")) {
+                fire(server.url("/res.php"), 20, "q");
+                fill(filler, Files.getFileStore(disk).getUsableSpace() - (8 << 20));
+                server.log.await("New calls are refused \\(503\\) while the store's disk has [0-9.]+ MiB free, under the 16\\.0 MiB kept", Duration.ofSeconds(5));
+                HttpResponse<String> refused = get(server.url("/res.php?id=refused"), "Prefer", "respond-async");
+                assertEquals(503, refused.statusCode(), refused.body());
+                for (int i = 0; i < 20; i++) server.calls.await(Recorder.workedWith("            [id] => q" + i), Duration.ofSeconds(30));
+                Files.delete(filler);
+                server.log.await("The store's disk has room again \\([0-9.]+ MiB free\\): new calls are taken$", Duration.ofSeconds(5));
+                assertEquals(202, get(server.url("/res.php?id=room"), "Prefer", "respond-async").statusCode());
+                server.calls.await(Recorder.workedWith("            [id] => room"), Duration.ofSeconds(10));
+            }
+            List<String> monitors;
+            try (ServeProcess killed = new ServeProcess("", "127.0.0.1:0", "--store", store, "--workers", "2", "--sleep", "60")) {
+                monitors = fire(killed.url("/res.php"), 3, "k"); // two taken as they are stored, one queued
+                killed.signal("KILL");
+                killed.awaitExit(Duration.ofSeconds(20));
+            }
+            fill(filler, Long.MAX_VALUE);
+            try (ServeProcess again = new ServeProcess("", "127.0.0.1:0", "--store", store, "--sleep", "0")) {
+                again.log.await("New calls are refused \\(503\\) while the store's disk has 0\\.0 MiB free", Duration.ofSeconds(5));
+                assertEquals(503, get(again.url("/res.php?id=full"), "Prefer", "respond-async").statusCode());
+                HttpResponse<String> monitor = get(again.url(monitors.get(0)));
+                assertEquals(200, monitor.statusCode(), monitor.body());
+                Files.delete(filler);
+                for (int i = 0; i < 3; i++) again.calls.await(Recorder.workedWith("            [id] => k" + i), Duration.ofSeconds(30));
+                again.log.await("2 calls worked on when the last serve ended: queued again \\(at-least-once\\)$", Duration.ofSeconds(1));
+            }
+        } finally {
+            run("umount", "-l", disk.toString());
+        }
+    }
+
+    /** Writes zeros (a tmpfs holds them: no hole) until size bytes or the disk is full. */
+    private static void fill(Path file, long size) throws Exception {
+        byte[] chunk = new byte[1 << 20];
+        try (java.io.OutputStream out = Files.newOutputStream(file)) {
+            for (long written = 0; written < size; written += chunk.length) out.write(chunk, 0, (int) Math.min(chunk.length, size - written));
+        } catch (java.io.IOException full) {
+            // no space left: as full as it gets
+        }
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), String.join(" ", command) + ": " + out);
+    }
+
     /** An endpoint paused past its lease: the one that takes its call over says so, and so does it when it wakes. */
     @Test
     @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)

@@ -85,6 +85,11 @@ public final class Shown {
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
+    /** A size in MiB for the log: "15.2 MiB". */
+    public static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+
     /** "1 call", "2 calls". */
     public static String plural(long n, String what) {
         return n + " " + what + (n == 1 ? "" : "s");
