@@ -89,6 +89,8 @@ public final class Store implements AutoCloseable {
     private volatile String full;
     /** Calls a killed serve was working on, left so at a start on a full disk: queued again once there is room. */
     private boolean staleWorking;
+    /** The largest the SQLite file has been: SQLite never makes it smaller (no VACUUM here), so smaller is damage. */
+    private long fileSize;
     /** Why the store could not connect again, while it cannot. */
     private volatile String disconnected;
     /** The writer's statements, prepared once (the store's thread alone uses them). */
@@ -207,12 +209,18 @@ public final class Store implements AutoCloseable {
     }
 
     private void prepare() throws SQLException {
+        // SQLite writes a new file's first page at once: one there and empty was cut to nothing, or made by hand.
+        if (!postgres && java.nio.file.Files.isRegularFile(file) && fileSize() == 0) {
+            log.accept("Warning: the store's file " + file + " is empty (0 bytes): it starts as a new store;"
+                + " if it held calls (cut to nothing), they are gone: restore it from a copy");
+        }
         writer = connect();
         reader = postgres ? connect() : writer;
         writerBackend = backend(writer);
         if (!postgres) {
             checkIntegrity();
             fileKey = fileKey();
+            fileSize = fileSize();
         }
         try (Statement s = writer.createStatement()) {
             // Endpoints starting together on one PostgreSQL make the table one at a time.
@@ -292,11 +300,35 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    /** Once a second: the SQLite file must still be the one opened; else new calls are refused, and the log says so once. */
+    /**
+     * Once a second: the SQLite file must still be the one opened, and no smaller than it has been; else new
+     * calls are refused, and the log says so once.
+     */
     private void checkFile() {
-        if (postgres || lost != null || fileKey == null || fileKey.equals(fileKey())) return;
-        lost = "the store's file " + file + " was deleted or replaced while serve ran: restart serve with the file in place";
-        log.accept("New calls are refused (503) from now on: " + lost);
+        if (postgres || lost != null || fileKey == null) return;
+        long size = fileSize();
+        if (!fileKey.equals(fileKey())) {
+            refuseAll("the store's file " + file + " was deleted or replaced while serve ran: restart serve with the file in place");
+        } else if (size < fileSize) {
+            refuseAll("the store's file " + file + " shrank from " + fileSize + " to " + size + " bytes while serve ran (something else cut it):"
+                + " it is damaged; restore it from a copy and restart serve");
+        }
+        fileSize = Math.max(fileSize, size);
+    }
+
+    private long fileSize() {
+        try {
+            return java.nio.file.Files.size(file);
+        } catch (java.io.IOException gone) {
+            return 0;
+        }
+    }
+
+    /** The store cannot be trusted with new calls: they are refused from now on, and the log says why, once. */
+    private void refuseAll(String why) {
+        if (lost != null) return;
+        lost = why;
+        log.accept("New calls are refused (503) from now on: " + why);
     }
 
     /** New calls of a batch are refused at once (their callers are told 503); the rest of the batch goes on. */
@@ -717,6 +749,10 @@ public final class Store implements AutoCloseable {
 
     /** A turn whose transaction failed: rolled back, connected again, its ops refused or kept to be written again. */
     private void recover(List<Op> batch, Throwable e, int failures) {
+        String m = String.valueOf(e.getMessage());
+        if (!postgres && (m.contains("SQLITE_CORRUPT") || m.contains("SQLITE_NOTADB"))) {
+            refuseAll("the store's file " + file + " is damaged (" + m + "): restore it from a copy and restart serve");
+        }
         synchronized (lock) {
             rollback();
             reconnect();

@@ -464,6 +464,30 @@ class StoreTest {
 
     /** A damaged file is refused at start, saying what to do, instead of taking calls it cannot keep. */
     @Test
+    void aStoreFileCutWhileServingIsNoticedAndOneCutToNothingIsToldAtStart(@TempDir Path dir) throws Exception {
+        Path store = dir.resolve("calls.db");
+        try (TestServer server = new TestServer("--sleep", "3600", "--workers", "1", "--store", store.toString())) {
+            fire(server.url("/res.php"), 200, "c"); // in the file itself once the stop's checkpoint has moved them there
+        }
+        try (TestServer server = new TestServer("--sleep", "3600", "--workers", "1", "--store", store.toString())) {
+            server.log.await("Store: .*, 200 calls waiting.*", Duration.ofSeconds(5));
+            try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(store, java.nio.file.StandardOpenOption.WRITE)) {
+                file.truncate(Files.size(store) / 2);
+            }
+            // Its size is looked at once a second; a turn reading a cut page may find it damaged first.
+            server.log.await("New calls are refused \\(503\\) from now on: the store's file .* (shrank from \\d+ to \\d+ bytes while serve ran"
+                + "|is damaged \\(\\[SQLITE_CORRUPT\\])", Duration.ofSeconds(5));
+            assertEquals(503, get(server.url("/res.php?id=after"), "Prefer", "respond-async").statusCode());
+        }
+        Files.delete(store);
+        Files.deleteIfExists(dir.resolve("calls.db-wal"));
+        Files.createFile(store);
+        try (TestServer server = new TestServer("--sleep", "0", "--store", store.toString())) {
+            server.log.await("Warning: the store's file .* is empty \\(0 bytes\\): it starts as a new store; if it held calls .*", Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
     void aDamagedStoreIsRefusedAtStart(@TempDir Path dir) throws Exception {
         Path store = dir.resolve("calls.db");
         try (TestServer server = new TestServer("--sleep", "3600", "--workers", "1", "--store", store.toString())) {
