@@ -242,6 +242,9 @@ public class res implements HttpHandler {
         }
     }
 
+    /** The threads working calls taken from the store, by call id: one taken over by another endpoint is interrupted. */
+    private final Map<String, Thread> workingTaken = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** A stop's grace is over: the calls taken from the store whose work ends from now on go back to it (their commands are being ended). */
     public void abandon() {
         abandoning = true;
@@ -255,8 +258,11 @@ public class res implements HttpHandler {
                 background.execute(() -> workTaken(taken));
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
                 store.requeue(taken.call().id());
-                store.unhold(taken.received().body().length);
+                store.unhold(taken.call().id(), taken.received().body().length);
             }
+        }, id -> {
+            Thread worker = workingTaken.get(id);
+            if (worker != null) worker.interrupt(); // as a stop does: not finished here, and not queued again (not ours)
         });
     }
 
@@ -268,6 +274,7 @@ public class res implements HttpHandler {
         Call call = taken.call();
         long bytes = taken.received().body().length;
         countWorking(bytes);
+        workingTaken.put(call.id(), Thread.currentThread());
         try {
             Done done = workOrFail(call, taken.received(), null, status -> { });
             if (Thread.currentThread().isInterrupted() || abandoning) {
@@ -284,7 +291,8 @@ public class res implements HttpHandler {
             }
             notifyListener(l -> l.done(done));
         } finally {
-            store.unhold(bytes);
+            workingTaken.remove(call.id());
+            store.unhold(call.id(), bytes);
             countDone(bytes);
         }
     }

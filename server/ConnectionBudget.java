@@ -44,6 +44,7 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     private final Semaphore turns;
     private final AtomicInteger[] closed = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
     private final Thread keeper;
+    private boolean failedRound;
     /** The exchanges that hold a turn (reading a request, answering it), by their thread. */
     private final Map<Thread, Reader> readers = new ConcurrentHashMap<>();
 
@@ -126,10 +127,10 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         } catch (InterruptedException stopping) {
             return; // the server stops: it closes the connection
         }
-        Object connection = open.map(o -> o.connectionOf(exchange)).orElse(null);
-        if (connection != null) open.get().forgetRead(connection);
-        readers.put(Thread.currentThread(), new Reader(connection));
         try {
+            Object connection = open.map(o -> o.connectionOf(exchange)).orElse(null);
+            if (connection != null) open.get().forgetRead(connection);
+            readers.put(Thread.currentThread(), new Reader(connection));
             exchange.run();
         } finally {
             readers.remove(Thread.currentThread());
@@ -172,7 +173,13 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
             } catch (InterruptedException stopping) {
                 return;
             }
-            keepWithin(open.orElseThrow());
+            try {
+                keepWithin(open.orElseThrow());
+            } catch (RuntimeException e) {
+                // A connection the JDK closed meanwhile, or its internals changed: the next round tries again, and one line says so.
+                if (!failedRound) log.line(null, "Warning: the connection budget could not keep a round (" + e + "); it goes on");
+                failedRound = true;
+            }
             if (System.nanoTime() - lastReport >= 1_000_000_000L) {
                 lastReport = System.nanoTime();
                 report();

@@ -69,6 +69,10 @@ public final class Store implements AutoCloseable {
     private final LinkedBlockingQueue<Op> ops = new LinkedBlockingQueue<>();
     private final Consumer<String> log;
     private volatile Consumer<Claimed> worker;
+    /** Told the id of a call this endpoint works that another endpoint took over: its work here is to stop. */
+    private volatile Consumer<String> takenOver = id -> { };
+    /** The calls handed to this endpoint's workers and not yet let go (unhold). */
+    private final java.util.Set<String> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean claiming = true;
     private volatile long backlog;
     private Thread thread;
@@ -360,8 +364,13 @@ public final class Store implements AutoCloseable {
         return backlog;
     }
 
-    /** Starts handing taken calls to worker (on the store's thread: it must only hand them on). */
-    public void work(Consumer<Claimed> worker) {
+    /**
+     * Starts handing taken calls to worker, and telling takenOver the id of one another endpoint took over while
+     * this one worked it (its lease ran out: this one was paused, or cut off), on the store's thread: both must
+     * only hand on.
+     */
+    public void work(Consumer<Claimed> worker, Consumer<String> takenOver) {
+        this.takenOver = takenOver;
         this.worker = worker;
         ops.add(new Wake());
     }
@@ -414,7 +423,8 @@ public final class Store implements AutoCloseable {
     }
 
     /** A taken call (whose body had this length) is no longer held in memory: finished or queued again. */
-    public void unhold(long bytes) {
+    public void unhold(String id, long bytes) {
+        held.remove(id);
         holding.decrementAndGet();
         holdingBytes.addAndGet(-bytes);
         ops.add(new Wake());
@@ -744,6 +754,7 @@ public final class Store implements AutoCloseable {
     private void hand(List<Claimed> taken) {
         holding.addAndGet(taken.size());
         holdingBytes.addAndGet(bytes(taken));
+        for (Claimed c : taken) held.add(c.call().id());
         for (Claimed c : taken) worker.accept(c);
     }
 
@@ -887,12 +898,31 @@ public final class Store implements AutoCloseable {
         PreparedStatement u = sql("UPDATE " + table + " SET lease_until = ? WHERE owner = ? AND state = " + WORKING);
         u.setLong(1, now + lease.toMillis());
         u.setString(2, owner);
-        u.executeUpdate();
+        int renewed = u.executeUpdate();
         if (!postgres) return;
+        if (renewed < held.size()) stopTakenOver();
         PreparedStatement seen = sql("UPDATE " + table + "_endpoints SET seen_ms = ? WHERE owner = ?");
         seen.setLong(1, now);
         seen.setString(2, owner);
         seen.executeUpdate();
+    }
+
+    /**
+     * Fewer leases renewed than calls held: those of them another endpoint holds now were taken over while this one
+     * could not renew (paused, cut off). Their work here is stopped, and said; the other endpoint's stands.
+     */
+    private void stopTakenOver() throws SQLException {
+        PreparedStatement q = sql("SELECT id FROM " + table + " WHERE state = " + WORKING + " AND owner <> ? AND id = ANY (?)");
+        q.setString(1, owner);
+        q.setArray(2, writer.createArrayOf("text", held.toArray()));
+        try (ResultSet r = q.executeQuery()) {
+            while (r.next()) {
+                String id = r.getString(1);
+                log.accept("The call " + id + " was taken over by another endpoint while this one worked it (its lease of "
+                    + lease.toMillis() / 1000.0 + " s ran out: this endpoint was paused, or cut off from the store): its work here is stopped");
+                takenOver.accept(id);
+            }
+        }
     }
 
     /**

@@ -348,7 +348,7 @@ class StoreTest {
         assertEquals(0, p.waitFor(), String.join(" ", command) + ": " + out);
     }
 
-    /** An endpoint paused past its lease: the one that takes its call over says so, and so does it when it wakes. */
+    /** An endpoint paused past its lease: the one that takes its call over says so, and so does it when it wakes, and stops its work. */
     @Test
     @org.junit.jupiter.api.condition.EnabledIf(value = "postgres", disabledReason = Postgres.NONE)
     void aTakeOverIsLoggedOnBothSides() throws Exception {
@@ -364,7 +364,8 @@ class StoreTest {
                     paused.signal("CONT");
                 }
                 other.calls.await(Recorder.workedWith("            [id] => taken"), Duration.ofSeconds(20));
-                paused.log.await("The call [0-9a-f]{32} was taken over by another endpoint while this one worked it .*", Duration.ofSeconds(30));
+                paused.log.await("The call [0-9a-f]{32} was taken over by another endpoint while this one worked it .*: its work here is stopped$",
+                    Duration.ofSeconds(30));
             }
         }
     }
