@@ -231,6 +231,14 @@ public class res implements HttpHandler {
             throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
         try {
             return storing.done().get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException stopping) {
+            if (storing.abandon()) throw stopping;
+            // In a transaction: its outcome is the answer, so that a 503 is never a call stored.
+            try {
+                return storing.done().get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+            } finally {
+                Thread.currentThread().interrupt();
+            }
         } catch (java.util.concurrent.TimeoutException notTakenUp) {
             if (storing.abandon()) throw notTakenUp;
             try {

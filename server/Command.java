@@ -30,8 +30,6 @@ import java.util.concurrent.TimeUnit;
 public final class Command implements Work {
     /** How much of the command's stdout is its answer; the rest is dropped (the log says how much there was). */
     public static final int STDOUT_LIMIT = 1 << 20;
-    /** How much of the end of its stderr is kept for the log. */
-    static final int STDERR_KEPT = 2048;
 
     /**
      * Starting a process is a native call that would hold one of the few carrier threads of the calls'
@@ -42,14 +40,18 @@ public final class Command implements Work {
 
     /**
      * The command runs under a leader of its own process group, which the kernel sends SIGHUP when serve dies
-     * (setpriv --pdeathsig), and which then ends the group: no command outlives a killed serve, to run beside
-     * the next one's run of the same call. The body is handed on as fd 3: sh gives a command run with & an
-     * empty stdin.
+     * (setpriv --pdeathsig; env gives it HUP back where serve was started with HUP ignored, as nohup does), and
+     * which then ends the group: no command outlives a killed serve, to run beside the next one's run of the
+     * same call. The body is handed on as fd 3 (sh gives a command run with & an empty stdin). A TERM to the
+     * group leaves the leader waiting for the command, so that the command has its second before the KILL;
+     * the leader exits with the command's status.
      */
-    private static final String LEADER = "exec 3<&0; trap 'kill -s KILL 0' HUP; sh -c \"$1\" <&3 3<&- & wait $!";
+    private static final String LEADER = "exec 3<&0; trap 'kill -s KILL 0' HUP; trap : TERM; sh -c \"$1\" <&3 3<&- & c=$!;"
+        + " while wait $c 2>/dev/null; s=$?; [ $s -gt 128 ] && kill -0 $c 2>/dev/null; do :; done; exit $s"; // sh tells a job's signal on stderr
+    private static final List<String> UNDER_LEADER = List.of("setsid", "setpriv", "--pdeathsig", "HUP", "env", "--default-signal=HUP");
 
-    /** setpriv is util-linux's, on every Linux of glibc or musl; without it, commands may outlive a killed serve. */
-    private static final boolean PDEATHSIG = onPath("setpriv");
+    /** setpriv (util-linux 2.33+) and env (coreutils 8.31+) as the leader needs them; without, commands may outlive a killed serve. */
+    private static final boolean PDEATHSIG = runs(UNDER_LEADER, "true");
 
     /** What a command gets of serve's own environment, beside the names the operator lists: never a secret of serve's. */
     private static final Set<String> PASSED = Set.of("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR");
@@ -82,13 +84,21 @@ public final class Command implements Work {
         List<String> lines = new java.util.ArrayList<>();
         if (n > 0) lines.add("Removed the files of the commands of " + n + (n == 1 ? " serve" : " serves")
             + " that ended without stopping (killed), from " + files.folder().getParent());
-        if (!PDEATHSIG) lines.add("Warning: no setpriv on the PATH (util-linux): --run commands outlive serve if it is killed");
+        if (!PDEATHSIG) lines.add("Warning: no setpriv --pdeathsig (util-linux 2.33) or env --default-signal (coreutils 8.31) on the PATH:"
+            + " --run commands outlive serve if it is killed");
         return lines;
     }
 
-    private static boolean onPath(String program) {
-        return java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
-            .anyMatch(dir -> !dir.isEmpty() && Files.isExecutable(Path.of(dir, program)));
+    /** Whether a command line runs and exits 0 (within 5 s). */
+    private static boolean runs(List<String> prefix, String program) {
+        List<String> line = new java.util.ArrayList<>(prefix);
+        line.add(program);
+        try {
+            Process p = new ProcessBuilder(line).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException | InterruptedException missing) {
+            return false;
+        }
     }
 
     @Override
@@ -123,9 +133,9 @@ public final class Command implements Work {
     /** The command's process: its own process group, the request's CGI variables and nothing else of a request in its environment. */
     private ProcessBuilder process(Call call, Received received) {
         // setsid: the command and all it starts are a process group of their own, ended together.
-        ProcessBuilder builder = new ProcessBuilder(PDEATHSIG
-            ? List.of("setsid", "setpriv", "--pdeathsig", "HUP", "sh", "-c", LEADER, "asynccall", command)
-            : List.of("setsid", "sh", "-c", command));
+        List<String> line = new java.util.ArrayList<>(PDEATHSIG ? UNDER_LEADER : List.of("setsid"));
+        line.addAll(PDEATHSIG ? List.of("sh", "-c", LEADER, "asynccall", command) : List.of("sh", "-c", command));
+        ProcessBuilder builder = new ProcessBuilder(line);
         Map<String, String> env = builder.environment();
         // serve's environment may hold its secrets (PGPASSWORD, ASYNCCALL_TOKEN): a command gets what it needs to run.
         env.keySet().removeIf(name -> !(PASSED.contains(name) || name.startsWith("LC_") || passEnv.contains(name))
@@ -154,20 +164,20 @@ public final class Command implements Work {
 
     /** Waits for the command (at most its timeout, then ends it) and reads its answer: a CGI response, or a failure. */
     private Result outcome(Process process, CommandFiles.Call files) throws InterruptedException {
-        Path out = files.out(), err = files.err();
+        Path out = files.out();
         try {
             boolean ended = timeout == null ? process.waitFor() >= 0 : process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
             if (!ended) {
                 end(process);
                 return Result.text(504, "Gateway Timeout: the work took longer than its limit\n",
-                    "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + tail(err));
+                    "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + tail(files));
             }
             int exit = process.exitValue();
             long written = this.files.written(files);
             String remark = written > STDOUT_LIMIT ? "the command wrote " + written + " bytes: its answer is the first " + STDOUT_LIMIT : null;
             if (exit != 0) {
                 return new Result(500, Map.of(), "Internal Server Error: the work failed\n".getBytes(StandardCharsets.UTF_8), OptionalInt.of(exit),
-                    "exit " + exit + tail(err), remark);
+                    "exit " + exit + tail(files), remark);
             }
             return cgiResponse(head(out, STDOUT_LIMIT), remark);
         } catch (IOException e) {
@@ -185,19 +195,10 @@ public final class Command implements Work {
         }
     }
 
-    /** The end of stderr for a log line: ": " and its last STDERR_KEPT bytes, or nothing. */
-    private static String tail(Path err) {
-        try (java.nio.channels.SeekableByteChannel c = Files.newByteChannel(err)) {
-            long size = c.size();
-            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate((int) Math.min(size, STDERR_KEPT));
-            c.position(size - last.capacity());
-            while (last.hasRemaining() && c.read(last) > 0) { }
-            // NULs at the start are the hole of a stderr cut back to nothing (CommandFiles), not the command's.
-            String s = new String(last.array(), 0, last.position(), StandardCharsets.ISO_8859_1).replaceFirst("^\0+", "").strip();
-            return s.isEmpty() ? "" : ": " + s;
-        } catch (IOException gone) {
-            return "";
-        }
+    /** The end of stderr for a log line: ": " and its last bytes, or nothing. */
+    private String tail(CommandFiles.Call call) {
+        String s = new String(files.stderrTail(call), StandardCharsets.ISO_8859_1).strip();
+        return s.isEmpty() ? "" : ": " + s;
     }
 
     /** Ends a command and every process it started: TERM to its whole process group at once, KILL a second later. */

@@ -21,7 +21,7 @@ import java.util.stream.Stream;
 final class CommandFiles implements AutoCloseable {
     /** How much of a command's stdout is kept: its answer's bound. */
     static final long STDOUT_KEPT = Command.STDOUT_LIMIT;
-    /** Past this much stderr, what came before goes (the log shows its last lines only). */
+    /** Past this much stderr, what came before goes (the log shows its last lines only, kept across the cut). */
     static final long STDERR_KEPT = 1 << 20;
     /** How often the files of running commands are looked at: what a command writes meanwhile is all it can add. */
     static final long LOOK_MILLIS = 100;
@@ -30,8 +30,19 @@ final class CommandFiles implements AutoCloseable {
     private final Path lockFile;
     private final FileChannel lock;
     private final Path folder;
-    /** The folders of running commands, and the most their stdout held when it was cut (0: never cut). */
-    private final Map<Path, Long> running = new ConcurrentHashMap<>();
+    /** How much of the end of stderr is kept for the log. */
+    static final int STDERR_TAIL = 2048;
+    /** The lock files of this JVM's serves: never opened by a sweep, whose close would drop this process's lock on them. */
+    private static final java.util.Set<Path> OWN_LOCKS = ConcurrentHashMap.newKeySet();
+
+    /** What the bound saw of a running command's files: the most its stdout held, the end of its stderr before a cut. */
+    private static final class Watched {
+        volatile long outMost;
+        volatile byte[] errTail = new byte[0];
+    }
+
+    /** The folders of running commands. */
+    private final Map<Path, Watched> running = new ConcurrentHashMap<>();
     private final int removed;
     private final Thread bound;
 
@@ -53,6 +64,7 @@ final class CommandFiles implements AutoCloseable {
     /** Locks a new folder in the temporary folder, after removing those of serves that are gone; starts the bound. */
     CommandFiles() throws IOException {
         this.lockFile = Files.createTempFile(PREFIX, ".lock"); // made and locked before its folder, so no sweep takes it
+        OWN_LOCKS.add(lockFile);
         this.lock = FileChannel.open(lockFile, StandardOpenOption.WRITE);
         if (lock.tryLock() == null) throw new IOException("cannot lock " + lockFile);
         String name = lockFile.getFileName().toString();
@@ -74,13 +86,38 @@ final class CommandFiles implements AutoCloseable {
     /** A folder for a call's files, watched until done. */
     Call open() throws IOException {
         Call call = new Call(Files.createTempDirectory(folder, "call-"));
-        running.put(call.folder(), 0L);
+        running.put(call.folder(), new Watched());
         return call;
     }
 
     /** How many bytes the command wrote to stdout: its file's size, or more where it was cut. */
     long written(Call call) throws IOException {
-        return Math.max(Files.size(call.out()), running.getOrDefault(call.folder(), 0L));
+        Watched w = running.get(call.folder());
+        return Math.max(Files.size(call.out()), w == null ? 0 : w.outMost);
+    }
+
+    /** The last STDERR_TAIL bytes the command wrote to stderr, across a cut. */
+    byte[] stderrTail(Call call) {
+        Watched w = running.get(call.folder());
+        byte[] before = w == null ? new byte[0] : w.errTail, now = tail(call.err(), STDERR_TAIL);
+        int from = 0;
+        while (from < now.length && now[from] == 0) from++; // the hole of a stderr cut back to nothing, not the command's
+        byte[] all = new byte[before.length + now.length - from];
+        System.arraycopy(before, 0, all, 0, before.length);
+        System.arraycopy(now, from, all, before.length, now.length - from);
+        return java.util.Arrays.copyOfRange(all, Math.max(0, all.length - STDERR_TAIL), all.length);
+    }
+
+    private static byte[] tail(Path file, int n) {
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = c.size();
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate((int) Math.min(size, n));
+            c.position(size - last.capacity());
+            while (last.hasRemaining() && c.read(last) > 0) { }
+            return java.util.Arrays.copyOf(last.array(), last.position());
+        } catch (IOException gone) {
+            return new byte[0];
+        }
     }
 
     /** Deletes a call's files. */
@@ -107,25 +144,24 @@ final class CommandFiles implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            running.forEach((f, most) -> {
-                long cut = cut(f.resolve("out"), STDOUT_KEPT, STDOUT_KEPT);
-                if (cut > most) running.replace(f, most, cut);
-                cut(f.resolve("err"), STDERR_KEPT, 0);
+            running.forEach((f, watched) -> {
+                try {
+                    if (Files.size(f.resolve("out")) > STDOUT_KEPT) { // a stat: most look within bounds
+                        try (FileChannel c = FileChannel.open(f.resolve("out"), StandardOpenOption.WRITE)) {
+                            watched.outMost = Math.max(watched.outMost, c.size()); // before the cut: written() never sees less
+                            c.truncate(STDOUT_KEPT);
+                        }
+                    }
+                    if (Files.size(f.resolve("err")) > STDERR_KEPT) {
+                        watched.errTail = tail(f.resolve("err"), STDERR_TAIL); // its last lines are all the log shows
+                        try (FileChannel c = FileChannel.open(f.resolve("err"), StandardOpenOption.WRITE)) {
+                            c.truncate(0);
+                        }
+                    }
+                } catch (IOException goneOrNotYet) {
+                    // the call ended meanwhile, or its command has not started
+                }
             });
-        }
-    }
-
-    /** Cuts a file past bound back to its first to bytes; returns its size before, or 0 where it was within bound. */
-    private static long cut(Path file, long bound, long to) {
-        try {
-            if (Files.size(file) <= bound) return 0; // a stat: most look within bounds
-            try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
-                long size = c.size();
-                c.truncate(to);
-                return size;
-            }
-        } catch (IOException goneOrNotYet) {
-            return 0; // the call ended meanwhile, or its command has not started
         }
     }
 
@@ -140,6 +176,7 @@ final class CommandFiles implements AutoCloseable {
         } catch (IOException left) {
             // removed by the next serve
         }
+        OWN_LOCKS.remove(lockFile);
     }
 
     /** Removes the folders whose lock no serve holds: their serve was killed (a stop removes its own). */
@@ -147,7 +184,7 @@ final class CommandFiles implements AutoCloseable {
         int removed = 0;
         try (DirectoryStream<Path> locks = Files.newDirectoryStream(own.getParent(), PREFIX + "*.lock")) {
             for (Path lockFile : locks) {
-                if (!lockFile.equals(own) && removeIfUnlocked(lockFile)) removed++;
+                if (!OWN_LOCKS.contains(lockFile) && removeIfUnlocked(lockFile)) removed++;
             }
         } catch (IOException unreadable) {
             // nothing removed: leftovers stay for the OS's cleaning of its temporary folder
@@ -156,9 +193,14 @@ final class CommandFiles implements AutoCloseable {
     }
 
     private static boolean removeIfUnlocked(Path lockFile) {
-        try (FileChannel c = FileChannel.open(lockFile, StandardOpenOption.WRITE); FileLock held = c.tryLock()) {
+        try {
             // A serve starting takes its lock a moment after making the file: one under a second old is left alone.
-            if (held == null || Files.getLastModifiedTime(lockFile).toMillis() > System.currentTimeMillis() - 1000) return false;
+            if (Files.getLastModifiedTime(lockFile).toMillis() > System.currentTimeMillis() - 1000) return false;
+        } catch (IOException gone) {
+            return false;
+        }
+        try (FileChannel c = FileChannel.open(lockFile, StandardOpenOption.WRITE); FileLock held = c.tryLock()) {
+            if (held == null) return false; // its serve runs
             String name = lockFile.getFileName().toString();
             removeTree(lockFile.resolveSibling(name.substring(0, name.length() - ".lock".length())));
             Files.delete(lockFile);

@@ -92,6 +92,8 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         ConnectionBudget b = new ConnectionBudget(http, tls, log, listeners);
         if (b.open.isPresent()) {
             b.keeper.start();
+            if (!b.open.get().readsBuffers()) log.line(null, "Warning: a request line ending with LF alone waits for the request timeout"
+                + " (java.io is closed to serve: run serve with JBang, or java --add-opens java.base/java.io=ALL-UNNAMED)");
         } else {
             log.line(null, "Warning: idle and slow connections are not closed for others (the JDK's HTTP server is closed to"
                 + " serve: run serve with JBang, or java --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED)");
@@ -240,7 +242,8 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     }
 
     private static boolean bareLineFeed(byte[] bytes) {
-        for (int i = 0; i < bytes.length; i++) if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) return true;
+        // One at the start may end a CR of the bytes read before (the buffer is filled from its start each time).
+        for (int i = 1; i < bytes.length; i++) if (bytes[i] == '\n' && bytes[i - 1] != '\r') return true;
         return false;
     }
 

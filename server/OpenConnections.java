@@ -133,17 +133,55 @@ final class OpenConnections {
         }
     }
 
-    /** Sends answer on a connection whose request is still coming, and closes it, unless the request came meanwhile. */
+    /**
+     * Sends answer on a connection whose request is still coming, and closes it, unless the request came meanwhile
+     * (taken from the JDK's sets first, so that only one answers). The write is a thread's of its own, closed within
+     * a second whatever happens: a caller that reads nothing cannot hold the one who answers.
+     */
     boolean answerSlow(Object connection, byte[] answer) {
-        if (!sets.get(Kind.SLOW).contains(connection)) return false;
+        if (!sets.get(Kind.SLOW).remove(connection)) return false;
+        all.remove(connection);
+        java.nio.channels.SocketChannel c;
         try {
-            ((java.nio.channels.SocketChannel) channel.get(connection)).write(java.nio.ByteBuffer.wrap(answer)); // a few hundred bytes into an empty send buffer
+            c = (java.nio.channels.SocketChannel) channel.get(connection);
         } catch (IllegalAccessException e) {
             throw new IllegalStateException("the JDK's HTTP server changed under us", e);
-        } catch (java.io.IOException gone) {
-            // the caller went: it is closed all the same
         }
-        return closeSlow(connection);
+        Runnable close = () -> {
+            try {
+                this.close.invoke(connection);
+            } catch (ReflectiveOperationException e) {
+                // closed by the JDK already, or it changed: the channel is closed below all the same
+            }
+            try {
+                c.close();
+            } catch (java.io.IOException closed) {
+                // it was
+            }
+        };
+        Thread.ofVirtual().start(() -> {
+            try {
+                c.write(java.nio.ByteBuffer.wrap(answer));
+            } catch (java.io.IOException gone) {
+                // the caller went: it is closed all the same
+            } finally {
+                close.run();
+            }
+        });
+        Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                // closed now
+            }
+            close.run();
+        });
+        return true;
+    }
+
+    /** Whether the JDK's buffers of connections can be read (java.io is open to serve). */
+    boolean readsBuffers() {
+        return buffer != null;
     }
 
     /** Closes a connection whose request is still coming, unless it came meanwhile; returns whether it did. */

@@ -82,7 +82,8 @@ public final class Store implements AutoCloseable {
      */
     private final java.util.Set<String> doubtful = new java.util.LinkedHashSet<>();
     /** PostgreSQL's process of the writer's connection: a commit it holds unanswered is ended before its calls are looked for. */
-    private long writerBackend, doubtfulBackend;
+    /** PostgreSQL's process of the writer's connection and its start (a pid is used again), and of an unanswered commit's. */
+    private String writerBackend, doubtfulBackend;
     /**
      * Free space on a SQLite store's disk under which new calls are refused: what the calls it holds need to be
      * finished (the WAL, about 4 MiB before its checkpoint, and the checkpoint's pages), so that a full disk
@@ -204,6 +205,7 @@ public final class Store implements AutoCloseable {
             disconnected = null;
             log.accept("The store is connected again");
         } catch (SQLException e) {
+            if (reader != writer) close(reader);
             close(writer);
             writer = null;
             reader = null;
@@ -380,14 +382,14 @@ public final class Store implements AutoCloseable {
         claiming = false;
     }
 
-    /** PostgreSQL's process serving a connection (0 on SQLite). */
-    private long backend(Connection c) throws SQLException {
-        if (!postgres) return 0;
-        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT pg_backend_pid()")) {
-            r.next();
-            long pid = r.getLong(1);
+    /** PostgreSQL's process serving a connection, "PID START" (null on SQLite). */
+    private String backend(Connection c) throws SQLException {
+        if (!postgres) return null;
+        try (Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT pid || ' ' || backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")) {
+            String backend = r.next() ? r.getString(1) : null;
             c.commit();
-            return pid;
+            return backend;
         }
     }
 
@@ -680,18 +682,11 @@ public final class Store implements AutoCloseable {
      * endpoint took meanwhile said.
      */
     private void settleDoubtful() throws SQLException {
-        if (postgres && doubtfulBackend != 0) {
-            // Waiting for it to end takes PostgreSQL 14; before, it is signalled, and its transaction ends as it goes.
-            PreparedStatement end = sql(writer.getMetaData().getDatabaseMajorVersion() >= 14 ? "SELECT pg_terminate_backend(?, 5000)"
-                : "SELECT pg_terminate_backend(?)");
-            end.setInt(1, (int) doubtfulBackend);
-            try (ResultSet r = end.executeQuery()) {
-                r.next(); // false: it had gone
-            }
-        }
+        if (postgres && doubtfulBackend != null) endDoubtfulBackend();
         int deleted = 0;
-        List<String> taken = new ArrayList<>();
-        PreparedStatement delete = sql("DELETE FROM " + table + " WHERE id = ? AND (state = " + QUEUED + " OR owner = ?)");
+        List<String> kept = new ArrayList<>();
+        // A call with an Idempotency-Key stays: its caller's retry finds it (maybe at another endpoint, which said 202).
+        PreparedStatement delete = sql("DELETE FROM " + table + " WHERE id = ? AND idem_key IS NULL AND (state = " + QUEUED + " OR owner = ?)");
         PreparedStatement find = sql("SELECT 1 FROM " + table + " WHERE id = ?");
         for (String id : doubtful) {
             delete.setString(1, id);
@@ -702,12 +697,38 @@ public final class Store implements AutoCloseable {
             }
             find.setString(1, id);
             try (ResultSet r = find.executeQuery()) {
-                if (r.next()) taken.add(id);
+                if (r.next()) kept.add(id);
             }
         }
         if (deleted > 0) log.accept(Shown.plural(deleted, "call") + " told 503 when the store's commit went unanswered had been stored after all: deleted");
-        if (!taken.isEmpty()) log.accept("Calls told 503 when the store's commit went unanswered had been stored after all and were taken by"
-            + " another endpoint, which works them (done twice if their callers call again): " + String.join(", ", taken));
+        if (!kept.isEmpty()) log.accept("Calls told 503 when the store's commit went unanswered had been stored after all, and are worked (their"
+            + " Idempotency-Key finds them for a retry, or another endpoint had taken them): " + String.join(", ", kept));
+    }
+
+    /**
+     * Ends PostgreSQL's process that held the unanswered commit, if it is still that one (its pid and start), on the
+     * reader's connection: a failure here (another role's, a pooler's) is said and passed over, never holding the store.
+     */
+    private void endDoubtfulBackend() {
+        String[] backend = doubtfulBackend.split(" ", 2);
+        doubtfulBackend = null;
+        try (PreparedStatement end = reader.prepareStatement("SELECT pg_terminate_backend(pid"
+                + (reader.getMetaData().getDatabaseMajorVersion() >= 14 ? ", 5000" : "") // waits for it to end (PostgreSQL 14)
+                + ") FROM pg_stat_activity WHERE pid = ? AND backend_start::text = ?")) {
+            end.setInt(1, Integer.parseInt(backend[0]));
+            end.setString(2, backend[1]);
+            try (ResultSet r = end.executeQuery()) {
+                while (r.next()) { } // none: it had gone
+            }
+            reader.commit();
+        } catch (SQLException | RuntimeException e) {
+            try {
+                reader.rollback();
+            } catch (SQLException alsoGone) {
+                // the next turn finds the connection as it is
+            }
+            log.accept("The store could not end PostgreSQL's process of an unanswered commit (" + e.getMessage() + "): its calls are looked for all the same");
+        }
     }
 
     /**
@@ -898,9 +919,9 @@ public final class Store implements AutoCloseable {
         PreparedStatement u = sql("UPDATE " + table + " SET lease_until = ? WHERE owner = ? AND state = " + WORKING);
         u.setLong(1, now + lease.toMillis());
         u.setString(2, owner);
-        int renewed = u.executeUpdate();
+        u.executeUpdate();
         if (!postgres) return;
-        if (renewed < held.size()) stopTakenOver();
+        if (!held.isEmpty()) stopTakenOver(); // renewed also counts calls whose callers wait: not a measure of held
         PreparedStatement seen = sql("UPDATE " + table + "_endpoints SET seen_ms = ? WHERE owner = ?");
         seen.setLong(1, now);
         seen.setString(2, owner);

@@ -158,6 +158,20 @@ class RunTest {
     }
 
     @Test
+    void aCommandEndedAtItsTimeoutHasItsSecondAfterTermAndItsLastStderrLinesSurviveACut() throws Exception {
+        try (TestServer server = new TestServer("--run", "trap 'sleep 0.3; echo graceful >&2; exit 3' TERM; sleep 60.31 & wait", "--work-timeout", "1")) {
+            assertEquals(504, Support.status(Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+            server.calls.await(d -> "ended after --work-timeout 1.0 s: graceful".equals(d.note()), Duration.ofSeconds(10));
+        }
+        // 2 MB of stderr, then its last line, then half a second: the bound cuts the file after the line was written.
+        try (TestServer server = new TestServer("--run", "head -c 2000000 /dev/zero | tr '\\0' x >&2; echo >&2; echo last line >&2; sleep 0.5; exit 1")) {
+            assertEquals(500, Support.status(Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+            Done done = server.calls.await(d -> d.exit().equals(OptionalInt.of(1)), Duration.ofSeconds(10));
+            assertTrue(done.note().endsWith("\nlast line"), done.note().substring(Math.max(0, done.note().length() - 100)));
+        }
+    }
+
+    @Test
     void aCommandWritingFarMoreThanItsAnswerHoldsAboutAMegabyteOfDiskWhileItRuns() throws Exception {
         // 32 MiB in 64 writes 50 ms apart; at the end the command reads how much disk its stdout file takes.
         Path blocks = dir.resolve("blocks");
@@ -176,7 +190,9 @@ class RunTest {
     void aKilledServesCommandsDieWithItAndItsFilesGoAtTheNextStart(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path child = tmp.resolve("child");
         String prefix = "export JAVA_TOOL_OPTIONS=-Djava.io.tmpdir=" + tmp + ";";
-        try (ServeProcess first = new ServeProcess(prefix, "127.0.0.1:0", "--run", "sleep 60.29 & echo $! > " + child + "; wait")) {
+        // Started with SIGHUP ignored, as nohup starts it: the leader's parent-death signal must reach it all the same.
+        try (ServeProcess first = new ServeProcess("env --ignore-signal=HUP " + ServeProcess.launcher(false), prefix, java.util.Map.of(),
+                "127.0.0.1:0", "--run", "sleep 60.29 & echo $! > " + child + "; wait")) {
             Support.raw(first.port, "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPrefer: respond-async\r\n\r\n");
             for (long deadline = System.nanoTime() + 10_000_000_000L; !Files.exists(child) || Files.readString(child).isBlank();
                     java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L)) {
@@ -186,7 +202,8 @@ class RunTest {
             first.signal("KILL");
             assertEquals(137, first.awaitExit(Duration.ofSeconds(20)));
             // The kernel tells the command's group leader its parent died; the leader ends the group.
-            for (long deadline = System.nanoTime() + 5_000_000_000L; ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+            // A zombie (an init that does not reap) has no command line: it has ended.
+            for (long deadline = System.nanoTime() + 5_000_000_000L; ProcessHandle.of(pid).flatMap(p -> p.info().commandLine()).isPresent();
                     java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L)) {
                 assertTrue(System.nanoTime() < deadline, "the command's child outlived the killed serve");
             }

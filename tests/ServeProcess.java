@@ -29,8 +29,12 @@ final class ServeProcess implements AutoCloseable {
 
     /** Starts it; prefix is a shell command the server runs under (e.g. "ulimit -n 256;"), or "". */
     ServeProcess(String prefix, String... args) throws Exception {
-        this(Support.quote(JAVA) + " " + (List.of(args).contains("--store") ? "-cp " + Support.quote(DRIVERS) + " " : "") + JAVA_OPTIONS + " serve.java",
-            prefix, Map.of(), args);
+        this(launcher(List.of(args).contains("--store")), prefix, Map.of(), args);
+    }
+
+    /** The command line that runs serve.java as JBang would, with the JDBC drivers when it has a store. */
+    static String launcher(boolean store) {
+        return Support.quote(JAVA) + " " + (store ? "-cp " + Support.quote(DRIVERS) + " " : "") + JAVA_OPTIONS + " serve.java";
     }
 
     /** The JDBC drivers of serve.java's //DEPS, from this JVM's class path (JBang puts them there): what --store needs. */
