@@ -38,20 +38,6 @@ public final class Command implements Work {
     private static final java.util.concurrent.ExecutorService SPAWN = java.util.concurrent.Executors.newFixedThreadPool(
         Math.max(2, Runtime.getRuntime().availableProcessors()), Thread.ofPlatform().daemon().name("command start").factory());
 
-    /**
-     * The command runs under a leader of its own process group, which the kernel sends SIGHUP when serve dies
-     * (setpriv --pdeathsig; env gives it HUP back where serve was started with HUP ignored, as nohup does), and
-     * which then ends the group: no command outlives a killed serve, to run beside the next one's run of the
-     * same call. The body is handed on as fd 3 (sh gives a command run with & an empty stdin). A TERM to the
-     * group leaves the leader waiting for the command, so that the command has its second before the KILL;
-     * the leader exits with the command's status.
-     */
-    private static final String LEADER = "exec 3<&0; trap 'kill -s KILL 0' HUP; trap : TERM; sh -c \"$1\" <&3 3<&- & c=$!;"
-        + " while wait $c 2>/dev/null; s=$?; [ $s -gt 128 ] && kill -0 $c 2>/dev/null; do :; done; exit $s"; // sh tells a job's signal on stderr
-    private static final List<String> UNDER_LEADER = List.of("setsid", "setpriv", "--pdeathsig", "HUP", "env", "--default-signal=HUP");
-
-    /** setpriv (util-linux 2.33+) and env (coreutils 8.31+) as the leader needs them; without, commands may outlive a killed serve. */
-    private static final boolean PDEATHSIG = runs(UNDER_LEADER, "true");
 
     /** What a command gets of serve's own environment, beside the names the operator lists: never a secret of serve's. */
     private static final Set<String> PASSED = Set.of("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR");
@@ -60,6 +46,7 @@ public final class Command implements Work {
     private final Duration timeout;
     private final Set<String> passEnv;
     private final CommandFiles files;
+    private final CommandGroups groups = CommandGroups.start();
     private final Set<Process> running = ConcurrentHashMap.newKeySet();
 
     /**
@@ -78,27 +65,14 @@ public final class Command implements Work {
         }
     }
 
-    /** Lines for the log at start: folders of killed serves' commands removed, and a warning without setpriv. */
+    /** Lines for the log at start: folders of killed serves' commands removed, and a warning without awk. */
     public List<String> started() {
         int n = files.removed();
         List<String> lines = new java.util.ArrayList<>();
         if (n > 0) lines.add("Removed the files of the commands of " + n + (n == 1 ? " serve" : " serves")
             + " that ended without stopping (killed), from " + files.folder().getParent());
-        if (!PDEATHSIG) lines.add("Warning: no setpriv --pdeathsig (util-linux 2.33) or env --default-signal (coreutils 8.31) on the PATH:"
-            + " --run commands outlive serve if it is killed");
+        if (!groups.watched()) lines.add("Warning: no awk on the PATH to end --run commands with serve: they outlive serve if it is killed");
         return lines;
-    }
-
-    /** Whether a command line runs and exits 0 (within 5 s). */
-    private static boolean runs(List<String> prefix, String program) {
-        List<String> line = new java.util.ArrayList<>(prefix);
-        line.add(program);
-        try {
-            Process p = new ProcessBuilder(line).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            return p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException missing) {
-            return false;
-        }
     }
 
     @Override
@@ -122,10 +96,12 @@ public final class Command implements Work {
             throw stopping;
         }
         running.add(process);
+        groups.started(process.pid()); // setsid's process is its group's leader: its pid is the group's
         try {
             return outcome(process, files);
         } finally {
             running.remove(process);
+            groups.ended(process.pid());
             this.files.done(files);
         }
     }
@@ -133,9 +109,7 @@ public final class Command implements Work {
     /** The command's process: its own process group, the request's CGI variables and nothing else of a request in its environment. */
     private ProcessBuilder process(Call call, Received received) {
         // setsid: the command and all it starts are a process group of their own, ended together.
-        List<String> line = new java.util.ArrayList<>(PDEATHSIG ? UNDER_LEADER : List.of("setsid"));
-        line.addAll(PDEATHSIG ? List.of("sh", "-c", LEADER, "asynccall", command) : List.of("sh", "-c", command));
-        ProcessBuilder builder = new ProcessBuilder(line);
+        ProcessBuilder builder = new ProcessBuilder("setsid", "sh", "-c", command);
         Map<String, String> env = builder.environment();
         // serve's environment may hold its secrets (PGPASSWORD, ASYNCCALL_TOKEN): a command gets what it needs to run.
         env.keySet().removeIf(name -> !(PASSED.contains(name) || name.startsWith("LC_") || passEnv.contains(name))
@@ -149,8 +123,7 @@ public final class Command implements Work {
     }
 
     /**
-     * Starts the process on the spawning pool, the body its stdin, stdout and stderr files in files. The pool's
-     * threads live as long as serve: the kernel's parent-death signal follows the thread that started a process.
+     * Starts the process on the spawning pool, the body its stdin, stdout and stderr files in files.
      */
     private static Process start(ProcessBuilder builder, CommandFiles.Call files, byte[] body) throws IOException, InterruptedException {
         Files.write(files.in(), body);
@@ -232,6 +205,7 @@ public final class Command implements Work {
             Thread.currentThread().interrupt();
         } finally {
             files.close();
+            groups.close();
         }
     }
 

@@ -190,7 +190,7 @@ class RunTest {
     void aKilledServesCommandsDieWithItAndItsFilesGoAtTheNextStart(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path child = tmp.resolve("child");
         String prefix = "export JAVA_TOOL_OPTIONS=-Djava.io.tmpdir=" + tmp + ";";
-        // Started with SIGHUP ignored, as nohup starts it: the leader's parent-death signal must reach it all the same.
+        // Started as nohup starts it (SIGHUP ignored): no signal of serve's is needed for its commands to end with it.
         try (ServeProcess first = new ServeProcess("env --ignore-signal=HUP " + ServeProcess.launcher(false), prefix, java.util.Map.of(),
                 "127.0.0.1:0", "--run", "sleep 60.29 & echo $! > " + child + "; wait")) {
             Support.raw(first.port, "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPrefer: respond-async\r\n\r\n");
@@ -201,7 +201,7 @@ class RunTest {
             long pid = Long.parseLong(Files.readString(child).strip());
             first.signal("KILL");
             assertEquals(137, first.awaitExit(Duration.ofSeconds(20)));
-            // The kernel tells the command's group leader its parent died; the leader ends the group.
+            // The kernel closes serve's pipe to its watcher, which kills the groups of the commands running.
             // A zombie (an init that does not reap) has no command line: it has ended.
             for (long deadline = System.nanoTime() + 5_000_000_000L; ProcessHandle.of(pid).flatMap(p -> p.info().commandLine()).isPresent();
                     java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L)) {
