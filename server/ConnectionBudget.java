@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -33,6 +34,11 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     static final long PLAIN_BYTES = 32 * 1024, TLS_BYTES = 56 * 1024;
     /** A connection whose request has not come whole this long may be closed for others. */
     static final long SLOW_MILLIS = 1000;
+    /**
+     * A request that waited this long for its turn is read as far as its head and answered 503 (Retry-After), before
+     * the JDK's request timer (30 s, which counts the wait) would close it unread.
+     */
+    static final long TURN_WAIT_MILLIS = 10_000;
     /** Near the descriptor limit, a new connection that sent nothing this long may be closed for others (a caller sends at once). */
     static final long SILENT_MILLIS = 200;
     private final int budget;
@@ -42,7 +48,10 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     private final Log log;
     private final Listener listeners;
     private final Semaphore turns;
+    /** Heads read past the budget to be refused, at once at most: a twentieth of it (a refusal is over in a moment). */
+    private final Semaphore refusals;
     private final AtomicInteger[] closed = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
+    private final AtomicInteger refused = new AtomicInteger();
     private final Thread keeper;
     private boolean failedRound;
     /** The exchanges that hold a turn (reading a request, answering it), by their thread. */
@@ -55,13 +64,16 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     private static final class Reader {
         final Object connection;
         final long since = System.nanoTime();
+        /** Waited past TURN_WAIT_MILLIS: its head is read to answer it 503. */
+        final boolean refuse;
         volatile boolean headIn;
         boolean parked;
         /** When its request line was last looked at (System.nanoTime). */
         long looked = since - LOOK_NANOS;
 
-        Reader(Object connection) {
+        Reader(Object connection, boolean refuse) {
             this.connection = connection;
+            this.refuse = refuse;
         }
     }
 
@@ -80,6 +92,7 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         this.budget = budget(heap, tls);
         this.descriptors = descriptorCap();
         this.turns = new Semaphore(budget, true);
+        this.refusals = new Semaphore(Math.max(1, budget / 20));
         this.why = "two fifths of the " + (heap >> 20) + " MiB heap at " + ((tls ? TLS_BYTES : PLAIN_BYTES) >> 10) + " KiB a connection";
         this.open = OpenConnections.of(http);
         this.log = log;
@@ -124,19 +137,23 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     }
 
     private void take(Runnable exchange) {
+        Semaphore held = turns;
         try {
-            turns.acquire();
+            if (!turns.tryAcquire(TURN_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                held = refusals.tryAcquire() ? refusals : turns;
+                if (held == turns) turns.acquire(); // refusals enough under way: it waits on for a turn
+            }
         } catch (InterruptedException stopping) {
             return; // the server stops: it closes the connection
         }
         try {
             Object connection = open.map(o -> o.connectionOf(exchange)).orElse(null);
             if (connection != null) open.get().forgetRead(connection);
-            readers.put(Thread.currentThread(), new Reader(connection));
+            readers.put(Thread.currentThread(), new Reader(connection, held == refusals));
             exchange.run();
         } finally {
             readers.remove(Thread.currentThread());
-            turns.release();
+            held.release();
         }
     }
 
@@ -163,6 +180,14 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     public void doFilter(HttpExchange call, Chain chain) throws IOException {
         Reader reader = readers.get(Thread.currentThread());
         if (reader != null) reader.headIn = true;
+        if (reader != null && reader.refuse) {
+            refused.incrementAndGet();
+            call.getResponseHeaders().set("Retry-After", "5");
+            http.Replies.send(call, 503, "Service Unavailable: no turn to read the request within " + TURN_WAIT_MILLIS / 1000
+                + " s (" + budget + " requests are read at once); try again later\n", true);
+            call.close();
+            return;
+        }
         chain.doFilter(call);
     }
 
@@ -261,6 +286,12 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     }
 
     private void report() {
+        int busy = refused.getAndSet(0);
+        if (busy > 0) {
+            log.line(null, "Requests answered 503 in the last second after waiting " + TURN_WAIT_MILLIS / 1000 + " s for a turn: " + busy
+                + " (" + budget + " requests are read at once, " + why + ")");
+            listeners.refused("no turn", busy);
+        }
         int idle = closed[0].getAndSet(0), silent = closed[1].getAndSet(0), slow = closed[2].getAndSet(0);
         if (idle + silent + slow == 0) return;
         log.line(null, "Connections closed for others in the last second, oldest first: " + idle + " idle (past " + budget / 2

@@ -68,6 +68,39 @@ class ConnectionBudgetTest {
     }
 
     /**
+     * More requests than the budget whose callers wait for the work (14 s, holding their turns): those past it wait,
+     * and after 10 s their heads are read and answered 503 with Retry-After, before the JDK's request timer (30 s)
+     * would close them unanswered. A small heap (32 MiB) makes the budget small.
+     */
+    @org.junit.jupiter.api.Test
+    void requestsThatWaitTooLongForATurnAreAnswered503() throws Exception {
+        int budget = ConnectionBudget.budget(32L << 20, false), over = 30;
+        String launcher = ServeProcess.launcher(false).replace(" serve.java", " -Xmx32m serve.java");
+        try (ServeProcess server = new ServeProcess(launcher, "", Map.of(), "127.0.0.1:0", "--sleep", "14");
+             ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<String>> answers = new ArrayList<>();
+            for (int i = 0; i < budget + over; i++) {
+                String request = "GET /res.php?n=" + i + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+                answers.add(callers.submit(() -> Support.raw(server.port, request)));
+            }
+            Map<Integer, Integer> statuses = new java.util.TreeMap<>();
+            for (Future<String> a : answers) {
+                String answer = a.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                statuses.merge(answer.startsWith("HTTP/1.1 ") ? Support.status(answer) : 0, 1, Integer::sum);
+                if (answer.startsWith("HTTP/1.1 503")) assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("\r\nretry-after: 5\r\n"), answer);
+            }
+            assertEquals(Map.of(200, budget, 503, over), statuses);
+            server.log.await("Requests answered 503 in the last second after waiting 10 s for a turn: \\d+ \\(" + budget + " requests are read at once",
+                Duration.ofSeconds(5));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (server.calls.refused("no turn") < over) {
+                assertTrue(System.nanoTime() < deadline, "refusals counted in the events: " + server.calls.refused("no turn"));
+                Thread.sleep(50); // the count comes with the next second's report
+            }
+        }
+    }
+
+    /**
      * An ordinary call's status. At the descriptor limit a new connection may be closed unread until the oldest
      * silent ones are closed: a caller then tries again, as here, within a deadline.
      */
