@@ -332,6 +332,31 @@ class StoreTest {
         }
     }
 
+    /** The store's files made immutable for a while (an I/O error on every write): 503 meanwhile, and back without a restart. */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIf(value = "root", disabledReason = "chattr +i needs root")
+    void aStoreThatFailsItsWritesForAWhileComesBackWithoutARestart(@TempDir Path dir) throws Exception {
+        Path db = dir.resolve("calls.db"), wal = dir.resolve("calls.db-wal");
+        try (ServeProcess server = new ServeProcess("", "127.0.0.1:0", "--store", db.toString(), "--sleep", "0")) {
+            fire(server.url("/res.php"), 5, "b");
+            org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder("chattr", "+i", db.toString(), wal.toString()).start().waitFor() == 0,
+                "chattr +i is not supported here (the file system or the tool)");
+            try {
+                HttpResponse<String> down = get(server.url("/res.php?id=down"), "Prefer", "respond-async");
+                assertEquals(503, down.statusCode(), down.body());
+            } finally {
+                run("chattr", "-i", db.toString(), wal.toString());
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (get(server.url("/res.php?id=back"), "Prefer", "respond-async").statusCode() != 202) {
+                assertTrue(System.nanoTime() < deadline, "the store did not come back:\n" + String.join("\n", server.log.texts()));
+                Thread.sleep(200);
+            }
+            server.calls.await(Recorder.workedWith("            [id] => back"), Duration.ofSeconds(10));
+            assertEquals(0, server.calls.count(Recorder.workedWith("            [id] => down")), "a call told 503 is not worked");
+        }
+    }
+
     /** Writes zeros (a tmpfs holds them: no hole) until size bytes or the disk is full. */
     private static void fill(Path file, long size) throws Exception {
         byte[] chunk = new byte[1 << 20];
