@@ -48,7 +48,7 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     private final Log log;
     private final Listener listeners;
     private final Semaphore turns;
-    /** Heads read past the budget to be refused, at once at most: a twentieth of it (a refusal is over in a moment). */
+    /** Heads read past the budget to be refused, at once at most: a twentieth of it (a refusal is over in a moment, unless its caller stalls: the slow ones are closed). */
     private final Semaphore refusals;
     private final AtomicInteger[] closed = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
     private final AtomicInteger refused = new AtomicInteger();
@@ -140,8 +140,8 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         Semaphore held = turns;
         try {
             if (!turns.tryAcquire(TURN_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
-                held = refusals.tryAcquire() ? refusals : turns;
-                if (held == turns) turns.acquire(); // refusals enough under way: it waits on for a turn
+                held = refusals;
+                refusals.acquire(); // a refusal is over in a moment: the next one comes soon
             }
         } catch (InterruptedException stopping) {
             return; // the server stops: it closes the connection
@@ -217,7 +217,7 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
     private void keepWithin(OpenConnections connections) {
         int idleOver = connections.count(OpenConnections.Kind.IDLE) - budget / 2;
         if (idleOver > 0) close(connections, OpenConnections.Kind.IDLE, idleOver + budget / 20, 0);
-        closeSlow(connections, turns.getQueueLength()); // looks at every reader each round, closes while others wait
+        closeSlow(connections, turns.getQueueLength() + refusals.getQueueLength()); // looks at every reader each round, closes while others wait
         // Near the limit every silent one goes: a burst of callers comes faster than a round every 50 ms frees room.
         if (connections.open() > descriptors - descriptors / 10) close(connections, OpenConnections.Kind.SILENT, Integer.MAX_VALUE, SILENT_MILLIS);
     }

@@ -68,7 +68,7 @@ class ConnectionBudgetTest {
     }
 
     /**
-     * More requests than the budget whose callers wait for the work (14 s, holding their turns): those past it wait,
+     * More requests than the budget whose callers wait for the work (20 s, holding their turns): those past it wait,
      * and after 10 s their heads are read and answered 503 with Retry-After, before the JDK's request timer (30 s)
      * would close them unanswered. A small heap (32 MiB) makes the budget small.
      */
@@ -76,12 +76,18 @@ class ConnectionBudgetTest {
     void requestsThatWaitTooLongForATurnAreAnswered503() throws Exception {
         int budget = ConnectionBudget.budget(32L << 20, false), over = 30;
         String launcher = ServeProcess.launcher(false).replace(" serve.java", " -Xmx32m serve.java");
-        try (ServeProcess server = new ServeProcess(launcher, "", Map.of(), "127.0.0.1:0", "--sleep", "14");
+        try (ServeProcess server = new ServeProcess(launcher, "", Map.of(), "127.0.0.1:0", "--sleep", "20");
              ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<String>> answers = new ArrayList<>();
             for (int i = 0; i < budget + over; i++) {
                 String request = "GET /res.php?n=" + i + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-                answers.add(callers.submit(() -> Support.raw(server.port, request)));
+                answers.add(callers.submit(() -> {
+                    try (Socket s = new Socket("127.0.0.1", server.port)) {
+                        s.setSoTimeout(60_000); // the answers come after the 20 s of work (Support.raw waits 20 s at most)
+                        s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+                        return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                    }
+                }));
             }
             Map<Integer, Integer> statuses = new java.util.TreeMap<>();
             for (Future<String> a : answers) {
