@@ -231,21 +231,16 @@ public class res implements HttpHandler {
             throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
         try {
             return storing.done().get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
-        } catch (InterruptedException stopping) {
-            if (storing.abandon()) throw stopping;
+        } catch (InterruptedException | java.util.concurrent.TimeoutException gaveUp) {
+            if (storing.abandon()) throw gaveUp;
             // In a transaction: its outcome is the answer, so that a 503 is never a call stored.
-            try {
-                return storing.done().get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
-            } finally {
-                Thread.currentThread().interrupt();
-            }
-        } catch (java.util.concurrent.TimeoutException notTakenUp) {
-            if (storing.abandon()) throw notTakenUp;
             try {
                 return storing.done().get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException hung) {
                 throw new java.util.concurrent.ExecutionException(new java.sql.SQLException("the store did not answer within "
                     + 2 * STORE_WAIT.toSeconds() + " s; the call may yet be stored"));
+            } finally {
+                if (gaveUp instanceof InterruptedException) Thread.currentThread().interrupt(); // a stop: still stopping
             }
         }
     }
