@@ -96,6 +96,7 @@ public class bench {
         }
         inFlight(n, f, table);
         stored(n, f, table);
+        retried(n, f, table);
         wholeProcesses(runs, f, table);
         f.put("jdk", Runtime.version().toString());
         f.put("cores", Runtime.getRuntime().availableProcessors());
@@ -196,6 +197,32 @@ public class bench {
             for (Path p : files.toList()) Files.delete(p);
         }
         Files.delete(dir);
+    }
+
+    /**
+     * What a retry costs: n / 10 calls whose command exits 0 at once, then as many whose command fails its first
+     * attempt and is tried again (--backoff 0.001,0.001, so that the wait is not what is measured), each worked to its
+     * end; calls done a second, each way.
+     */
+    static void retried(int n, Map<String, Object> f, List<String[]> table) throws Exception {
+        int calls = Math.max(100, n / 10);
+        double once = doneRate(calls, "true"), again = doneRate(calls, "[ \"$ASYNCCALL_ATTEMPT\" -ge 2 ]");
+        table.add(new String[] {"--run, --workers 8: calls done, each at once", String.format("%,.0f calls/s", once), "", "", calls + " of " + calls});
+        table.add(new String[] {"--run, --workers 8: calls done, each failing once, retried", String.format("%,.0f calls/s", again), "", "",
+            String.format("%d of %d; %.2f× the time", calls, calls, once / again)});
+        f.put("run_done_per_s", Math.round(once));
+        f.put("run_retried_done_per_s", Math.round(again));
+    }
+
+    /** Calls done a second by serve --run CMD, from the first 202 to the last end. */
+    private static double doneRate(int calls, String command) throws Exception {
+        progress.printf("--run %s: %d calls worked to their end%n", command, calls);
+        try (Server server = new Server(SERVE_HEAP, List.of("--run", command, "--backoff", "0.001,0.001", "--workers", "8"))) {
+            long start = System.nanoTime();
+            durably(server.url, "run", calls);
+            if (server.await("run", calls) < calls) throw new IllegalStateException("only " + server.count("run") + " of " + calls + " ended");
+            return calls / ((System.nanoTime() - start) / 1e9);
+        }
     }
 
     /**

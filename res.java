@@ -1,12 +1,16 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java
+//SOURCES call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java queue/*.java
 
+import call.Backoff;
 import call.Call;
 import call.Done;
 import call.Listener;
+import call.Plan;
 import call.Received;
 import call.Result;
+import call.Try;
+import call.Verdict;
 import call.Work;
 import cli.Args;
 import com.sun.net.httpserver.HttpExchange;
@@ -15,6 +19,8 @@ import http.Bearer;
 import http.Replies;
 import http.RequestBody;
 import php.Php;
+import queue.Groups;
+import queue.Kept;
 import store.Idempotency;
 import store.Store;
 
@@ -49,27 +55,50 @@ public class res implements HttpHandler {
 
     /**
      * How the endpoint works: the sleep, workers (0: no bound), the token (null: none), Idempotency-Keys
-     * remembered (0: header ignored), the work (null: the article's, sleep then print_r), and the calls
-     * accepted and not finished at most (past it: 503 and Retry-After).
+     * remembered (0: header ignored), the work (null: the article's, sleep then print_r), the calls
+     * accepted and not finished at most (past it: 503 and Retry-After), the attempts at a call answered
+     * 202 at most and the wait between them, and how long a failed call stays to run again (without a store).
      */
-    public record Settings(Duration sleep, int workers, String token, int keys, Work work, int queue) {}
+    public record Settings(Duration sleep, int workers, String token, int keys, Work work, int queue, int attempts, Backoff backoff,
+                           Duration keep) {
+        public Settings(Duration sleep, int workers, String token, int keys, Work work, int queue) {
+            this(sleep, workers, token, keys, work, queue, 1, new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(1)), Duration.ofHours(1));
+        }
+    }
 
     /**
      * A call as a Java function sees it: the call, its method, $_REQUEST as PHP builds it (keys Long or
      * String, values String or such a map), its headers, and its raw body.
      */
-    public record Request(Call call, String method, Map<Object, Object> data, Map<String, List<String>> headers, byte[] body) {}
+    public record Request(Call call, String method, Map<Object, Object> data, Map<String, List<String>> headers, byte[] body) {
+        /** Which attempt at this call this is: 1, then 2, … when the ones before threw. */
+        public int attempt() {
+            return call.attempt();
+        }
+    }
 
     /** A Java function as the work of each call: what it returns is the answer (text/plain), what it throws fails the call. */
     public interface Job {
         String answer(Request request) throws Exception;
     }
 
+    /** Thrown by a Job whose call is not to be tried again (a bad request, not a passing fault): the call fails at once. */
+    public static final class GiveUp extends Exception {
+        public GiveUp(String why) {
+            super(why);
+        }
+    }
+
     /** The work of a Job: the call's $_REQUEST built as PHP would, then the function. */
     static Work of(Job job) {
         return (call, received) -> {
             Map<Object, Object> data = Php.request(received.method(), received.rawQuery(), received.contentType(), received.body(), warning -> { });
-            String answer = job.answer(new Request(call, received.method(), data, received.headers(), received.body()));
+            String answer;
+            try {
+                answer = job.answer(new Request(call, received.method(), data, received.headers(), received.body()));
+            } catch (GiveUp e) {
+                return Result.text(500, "Internal Server Error\n", Done.GAVE_UP + e.getMessage());
+            }
             return new Result(200, Map.of(), (answer == null ? "" : answer).getBytes(StandardCharsets.UTF_8), OptionalInt.empty(), null, null);
         };
     }
@@ -94,6 +123,12 @@ public class res implements HttpHandler {
     private int storing;
     /** Set by a stop once its grace is over: a taken call whose work ends now goes back to the store. */
     private volatile boolean abandoning;
+    /** Without a store: the calls answered 202 and not ended, by id (to cancel them), their groups, and the failed ones kept. */
+    private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Groups groups = new Groups();
+    private final Kept kept;
+    /** With a store: the calls cancelled while this endpoint works them. */
+    private final Set<String> cancelling = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * @param background runs the work of a call answered 202, once its exchange is let go
@@ -115,6 +150,23 @@ public class res implements HttpHandler {
         this.keys = settings.keys() == 0 ? null : new Idempotency(settings.keys());
         this.background = background;
         this.listener = listener;
+        this.kept = new Kept(10_000, heldLimit / 4, settings.keep());
+    }
+
+    /** A call answered 202 without a store, until it ends: what it needs to be worked, and to be cancelled. */
+    private static final class Pending {
+        final Call call;
+        final Received received;
+        final Plan plan;
+        volatile Thread thread;
+        volatile boolean cancelled;
+        final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
+
+        Pending(Call call, Received received, Plan plan) {
+            this.call = call;
+            this.received = received;
+            this.plan = plan;
+        }
     }
 
     /** An answer that ends a call before any work: its status and its text (also the log's note). */
@@ -139,11 +191,13 @@ public class res implements HttpHandler {
         Done done = null;
         try {
             check(exchange);
+            boolean async = prefersAsync(exchange.getRequestHeaders().get("Prefer"));
+            Plan plan = plan(exchange, async);
             Received received = read(exchange);
             admit(exchange, received.body().length);
             holds = received.body().length;
             notifyListener(l -> l.accepted(call));
-            done = answer(exchange, call, received);
+            done = answer(exchange, call, received, async, plan);
         } catch (Refused r) {
             done = refuse(exchange, call, r.refusal);
         } catch (RuntimeException | Error e) {
@@ -164,9 +218,8 @@ public class res implements HttpHandler {
     }
 
     /** Deduplicate, answer, work; returns the call's end, or null when it was accepted and its work goes on after. */
-    private Done answer(HttpExchange exchange, Call call, Received received) {
-        boolean async = prefersAsync(exchange.getRequestHeaders().get("Prefer"));
-        if (store != null) return answerStored(exchange, call, received, async);
+    private Done answer(HttpExchange exchange, Call call, Received received, boolean async, Plan plan) {
+        if (store != null) return answerStored(exchange, call, received, async, plan);
         boolean ownsKey = call.key() != null && keys != null;
         if (ownsKey) {
             byte[] fingerprint = fingerprint(call, received.body());
@@ -177,25 +230,103 @@ public class res implements HttpHandler {
         IntConsumer beforeAnswer = ownsKey ? status -> keys.done(call.key(), status) : status -> { };
         if (async) {
             beforeAnswer.accept(202);
+            Pending p = pend(call, received, plan);
             accept(exchange, call);
             exchange.close();
-            // The work goes on in a thread of its own, which holds what the call received but not its exchange.
-            background.execute(() -> finish(recordKeyOutcome(workOrFail(call, received, null, beforeAnswer), ownsKey), received.body().length));
+            work(p, ownsKey);
             return null;
         }
         return recordKeyOutcome(workOrFail(call, received, exchange, beforeAnswer), ownsKey);
     }
+
+    /** A call answered 202 (or run again) without a store: pending, in its group's line, its plan told. */
+    private Pending pend(Call call, Received received, Plan plan) {
+        Pending p = new Pending(call, received, plan);
+        pending.put(call.id(), p);
+        groups.join(plan.group(), call.id());
+        if (!plan.equals(Plan.ONCE)) notifyListener(l -> l.planned(call, plan));
+        return p;
+    }
+
+    /** The work of a pending call goes on in a thread of its own, which holds what the call received but not its exchange. */
+    private void work(Pending p, boolean ownsKey) {
+        background.execute(() -> {
+            try {
+                Done end = attempts(p);
+                // A key's call that was stopped before its work is let go, so that a retry may do it; one that failed stays with it.
+                if (ownsKey && STOPPED.equals(end.note())) keys.forget(p.call.key());
+                finish(end, p.received.body().length);
+            } finally {
+                p.ended.countDown(); // after the monitor is told: a cancel answers with the end
+            }
+        });
+    }
+
+    /**
+     * The attempts at a pending call: its turn in its group, then each attempt when it is due, until one is done, the
+     * work gives up, the attempts run out, or it is cancelled. A failed or cancelled call is kept to run again.
+     */
+    private Done attempts(Pending p) {
+        p.thread = Thread.currentThread();
+        Call call = p.call;
+        Done end = null;
+        try {
+            if (p.cancelled) throw new InterruptedException();
+            groups.awaitTurn(p.plan.group(), call.id());
+            java.time.Instant at = p.plan.notBefore();
+            for (int n = 1; end == null; n++) {
+                if (at != null) sleepUntil(at);
+                java.time.Instant started = java.time.Instant.now();
+                Done d = workOrFail(call.attempt(n), p.received, null, status -> { });
+                Verdict verdict = Verdict.of(d);
+                if (p.cancelled && verdict != Verdict.DONE) throw new InterruptedException();
+                if (p.cancelled) Thread.interrupted(); // done before the cancel could end it: done it is
+                if (Thread.currentThread().isInterrupted()) return d; // a stop: the work was cut
+                at = verdict == Verdict.AGAIN && n < p.plan.attempts() ? nextAttempt(n, d) : null;
+                Try attempt = Try.of(d, started);
+                java.time.Instant next = at;
+                notifyListener(l -> l.tried(d, attempt, next));
+                if (at == null) end = d;
+            }
+        } catch (InterruptedException e) {
+            if (!p.cancelled) {
+                Thread.currentThread().interrupt();
+                return Done.refused(call, 202, STOPPED);
+            }
+            Thread.interrupted();
+            end = Done.refused(call, 202, Done.CANCELLED);
+        } finally {
+            groups.leave(p.plan.group(), call.id());
+            pending.remove(call.id());
+        }
+        if (end.failed()) kept.add(call, p.received, p.plan, end.cancelled());
+        return end;
+    }
+
+    private static void sleepUntil(java.time.Instant at) throws InterruptedException {
+        for (Duration left; (left = Duration.between(java.time.Instant.now(), at)).isPositive(); ) Thread.sleep(left);
+    }
+
+    /** When a failed attempt's call is tried again: after the backoff, and not before its work's Retry-After. */
+    private java.time.Instant nextAttempt(int failures, Done d) {
+        Duration wait = settings.backoff().after(failures);
+        if (d.retryAfter() != null && d.retryAfter().compareTo(wait) > 0) wait = d.retryAfter();
+        return java.time.Instant.now().plus(wait);
+    }
+
+    /** The note of a call a stop cut before its work was done. */
+    static final String STOPPED = "stopped before the work was done";
 
     /**
      * With a store: the call (and its key) is committed before any answer. A 202's work is done by
      * the endpoint that takes it from the store; a call whose caller waits is worked here at once,
      * held by this endpoint in the store meanwhile.
      */
-    private Done answerStored(HttpExchange exchange, Call call, Received received, boolean async) {
+    private Done answerStored(HttpExchange exchange, Call call, Received received, boolean async, Plan plan) {
         byte[] fingerprint = call.key() == null ? null : fingerprint(call, received.body());
         Idempotency.Seen first;
         try {
-            first = stored(store.accept(call, received, fingerprint, !async));
+            first = stored(store.accept(call, received, fingerprint, !async, plan));
         } catch (InterruptedException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             if (e instanceof InterruptedException) Thread.currentThread().interrupt();
             exchange.getResponseHeaders().set("Retry-After", "1");
@@ -214,8 +345,9 @@ public class res implements HttpHandler {
             exchange.close();
             return null;
         }
+        java.time.Instant started = java.time.Instant.now();
         Done done = workOrFail(call, received, exchange, status -> { });
-        store.finish(done, done.note() != null);
+        store.finish(done, Try.of(done, started), done.note() != null);
         return done;
     }
 
@@ -266,6 +398,10 @@ public class res implements HttpHandler {
         }, id -> {
             Thread worker = workingTaken.get(id);
             if (worker != null) worker.interrupt(); // as a stop does: not finished here, and not queued again (not ours)
+        }, id -> {
+            if (!cancelling.add(id)) return; // told already
+            Thread worker = workingTaken.get(id);
+            if (worker != null) worker.interrupt();
         });
     }
 
@@ -279,12 +415,23 @@ public class res implements HttpHandler {
         countWorking(bytes);
         workingTaken.put(call.id(), Thread.currentThread());
         try {
-            Done done = workOrFail(call, taken.received(), null, status -> { });
-            if (Thread.currentThread().isInterrupted() || abandoning) {
+            if (cancelling.contains(call.id())) Thread.currentThread().interrupt(); // cancelled before its worker began
+            java.time.Instant started = java.time.Instant.now();
+            Done worked = workOrFail(call, taken.received(), null, status -> { });
+            Verdict verdict = Verdict.of(worked);
+            boolean cancelled = cancelling.remove(call.id()) && verdict != Verdict.DONE;
+            if (!cancelled && (Thread.currentThread().isInterrupted() || abandoning)) {
                 store.requeue(call.id());
                 return;
             }
-            java.util.concurrent.CompletableFuture<Void> stored = store.finish(done, done.note() != null);
+            Thread.interrupted(); // a cancel's: this thread goes on to record the end
+            Done done = cancelled ? worked.noted(Done.CANCELLED) : worked;
+            java.time.Instant next = !cancelled && verdict == Verdict.AGAIN && call.attempt() < taken.plan().attempts()
+                ? nextAttempt(call.attempt(), done) : null;
+            Try attempt = Try.of(done, started);
+            notifyListener(l -> l.tried(done, attempt, next));
+            java.util.concurrent.CompletableFuture<Void> stored = next != null ? store.again(done, attempt, next)
+                : store.finish(done, attempt, false);
             try {
                 stored.get();
             } catch (InterruptedException e) {
@@ -292,8 +439,9 @@ public class res implements HttpHandler {
             } catch (java.util.concurrent.ExecutionException e) {
                 // never: an end that fails to be written is written again
             }
-            notifyListener(l -> l.done(done));
+            if (next == null) notifyListener(l -> l.done(done));
         } finally {
+            cancelling.remove(call.id());
             workingTaken.remove(call.id());
             store.unhold(call.id(), bytes);
             countDone(bytes);
@@ -347,7 +495,7 @@ public class res implements HttpHandler {
         } catch (InterruptedException stopping) {
             Thread.currentThread().interrupt();
             if (exchange != null) Replies.send(exchange, 503, "Service Unavailable: the server is stopping\n", true);
-            return Done.refused(call, exchange == null ? 202 : 503, "stopped before the work was done");
+            return Done.refused(call, exchange == null ? 202 : 503, STOPPED);
         } catch (Exception e) {
             result = Result.text(500, "Internal Server Error\n", "failed: " + e);
         }
@@ -375,7 +523,28 @@ public class res implements HttpHandler {
         }
         byte[] body = result.body();
         String kept = new String(body, 0, Math.min(body.length, Done.ANSWER_KEPT), StandardCharsets.ISO_8859_1);
-        return new Done(call, sent, OptionalInt.of(result.status()), result.exit(), kept, body.length, result.failure());
+        return new Done(call, sent, OptionalInt.of(result.status()), result.exit(), kept, body.length, result.failure(), result.stderr(),
+            retryAfter(result.headers()));
+    }
+
+    /** The most a work's Retry-After may put its call's next attempt off: a day. */
+    static final Duration RETRY_AFTER_MOST = Duration.ofDays(1);
+
+    /** A work's Retry-After (RFC 9110 section 10.2.3: seconds, or an HTTP-date), or null when it gave none that can be read. */
+    static Duration retryAfter(Map<String, List<String>> headers) {
+        String value = null;
+        for (Map.Entry<String, List<String>> h : headers.entrySet()) {
+            if (h.getKey().equalsIgnoreCase("Retry-After") && !h.getValue().isEmpty()) value = h.getValue().get(0).trim();
+        }
+        if (value == null) return null;
+        Duration wait;
+        try {
+            wait = value.matches("\\d{1,9}") ? Duration.ofSeconds(Long.parseLong(value))
+                : Duration.between(java.time.Instant.now(), java.time.ZonedDateTime.parse(value, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant());
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
+        return wait.isNegative() ? Duration.ZERO : wait.compareTo(RETRY_AFTER_MOST) > 0 ? RETRY_AFTER_MOST : wait;
     }
 
     /** The article's answer: print_r of ['method' => ..., 'data' => $_REQUEST]. */
@@ -573,6 +742,128 @@ public class res implements HttpHandler {
         if (key != null && !key.matches("[\\x21-\\x7e]{1,255}")) {
             throw new Refused(400, "Bad Request: an Idempotency-Key is 1 to 255 visible ASCII characters");
         }
+    }
+
+    /** The longest a call may be put off (Asynccall-Delay, Asynccall-Not-Before): 30 days, as a queue of tasks would keep one. */
+    static final Duration DELAY_MOST = Duration.ofDays(30);
+
+    /**
+     * What the call asks of its work (Asynccall-Attempts, Asynccall-Delay or Asynccall-Not-Before, Asynccall-Group): only
+     * a call answered 202 may, since a caller that waits gets its one attempt's answer. A bad value is a 400 naming it.
+     */
+    private Plan plan(HttpExchange exchange, boolean async) throws Refused {
+        String attempts = only(exchange, "Asynccall-Attempts"), delay = only(exchange, "Asynccall-Delay"),
+            notBefore = only(exchange, "Asynccall-Not-Before"), group = only(exchange, "Asynccall-Group");
+        if (!async) {
+            for (String[] h : new String[][] {{"Asynccall-Attempts", attempts}, {"Asynccall-Delay", delay}, {"Asynccall-Not-Before", notBefore},
+                    {"Asynccall-Group", group}}) {
+                if (h[1] != null) throw new Refused(400, "Bad Request: " + h[0] + " is for a call answered 202 (Prefer: respond-async);"
+                    + " a caller that waits gets one attempt, now");
+            }
+            return Plan.ONCE;
+        }
+        int n = settings.attempts();
+        if (attempts != null) {
+            if (!attempts.matches("[1-9]\\d{0,5}")) throw new Refused(400, "Bad Request: Asynccall-Attempts is a number of attempts from 1, not " + attempts);
+            n = Math.min(n, Integer.parseInt(attempts)); // at most the server's
+        }
+        if (delay != null && notBefore != null) throw new Refused(400, "Bad Request: Asynccall-Delay or Asynccall-Not-Before, not both");
+        java.time.Instant at = null, now = java.time.Instant.now();
+        if (delay != null) {
+            if (!delay.matches("\\d{1,7}(\\.\\d{1,3})?")) throw new Refused(400, "Bad Request: Asynccall-Delay is seconds (decimals allowed), not " + delay);
+            at = now.plusMillis(Math.round(Double.parseDouble(delay) * 1000));
+        } else if (notBefore != null) {
+            try {
+                at = java.time.ZonedDateTime.parse(notBefore, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new Refused(400, "Bad Request: Asynccall-Not-Before is an HTTP-date such as Sat, 05 Dec 2026 10:00:00 GMT, not " + notBefore);
+            }
+        }
+        if (at != null && at.isAfter(now.plus(DELAY_MOST))) {
+            throw new Refused(400, "Bad Request: " + (delay != null ? "Asynccall-Delay" : "Asynccall-Not-Before") + " puts the call off more than "
+                + DELAY_MOST.toDays() + " days");
+        }
+        if (at != null && !at.isAfter(now)) at = null; // a time past is now
+        if (group != null && !group.matches("[\\x21-\\x7e]{1,255}")) {
+            throw new Refused(400, "Bad Request: Asynccall-Group is 1 to 255 visible ASCII characters");
+        }
+        return new Plan(n, at, group);
+    }
+
+    /** A header's one value, or null; given more than once, a 400. */
+    private static String only(HttpExchange exchange, String name) throws Refused {
+        List<String> values = exchange.getRequestHeaders().get(name);
+        if (values == null) return null;
+        if (values.size() > 1) throw new Refused(400, "Bad Request: one " + name + " at most, not " + values.size());
+        return values.get(0).trim();
+    }
+
+    /**
+     * DELETE /calls/ID: a call waiting or working is cancelled (its work ended: a command's process group, a Java
+     * function interrupted). Returns 200 once it ended cancelled, 202 while its work is still ending, 0 when the
+     * endpoint has no such call waiting or working (the monitor answers from what it knows).
+     */
+    public int cancel(String id) throws Exception {
+        if (store != null) {
+            Store.Cancelled found = store.cancel(id).get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+            if (found.call() != null) notifyListener(l -> l.done(Done.refused(found.call(), 202, Done.CANCELLED)));
+            if (!"working".equals(found.was())) return 0;
+            // Its endpoint (this one, or another on a poll) ends its work, then records it cancelled.
+            long deadline = System.nanoTime() + CANCEL_WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                call.Report r = store.report(id);
+                if (r == null || r.finished() != null) return 200;
+                Thread.sleep(50);
+            }
+            return 202;
+        }
+        Pending p = pending.get(id);
+        if (p == null) return 0;
+        p.cancelled = true;
+        Thread worker = p.thread;
+        if (worker != null) worker.interrupt();
+        return p.ended.await(CANCEL_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS) ? 200 : 202;
+    }
+
+    /** How long DELETE /calls/ID waits for a working call's work to end (a command gets a second after TERM). */
+    static final Duration CANCEL_WAIT = Duration.ofSeconds(5);
+
+    /** POST /calls/ID/retry: a failed or cancelled call queued again, with new attempts. 202; 0: not such a call (or not kept); 503: full. */
+    public int rerun(String id) throws Exception {
+        if (store != null) return store.rerun(id, 0, 0).get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS) > 0 ? 202 : 0;
+        Kept.Entry e = kept.remove(id);
+        if (e == null) return 0;
+        if (!countIn(e.received().body().length)) {
+            kept.add(e.call(), e.received(), e.plan(), e.cancelled());
+            return 503;
+        }
+        runAgain(e);
+        return 202;
+    }
+
+    /** POST /calls/retry: the failed (or cancelled) calls that ended at since or later (null: all) queued again; returns how many. */
+    public long rerunAll(String state, java.time.Instant since) throws Exception {
+        if (store != null) {
+            return store.rerun(null, state.equals("cancelled") ? 2 : 1, since == null ? 0 : since.toEpochMilli())
+                .get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        }
+        long n = 0;
+        for (Kept.Entry e : kept.removeAll(state.equals("cancelled"), since)) {
+            if (!countIn(e.received().body().length)) {
+                kept.add(e.call(), e.received(), e.plan(), e.cancelled()); // the queue is full: it waits for the next request
+                continue;
+            }
+            runAgain(e);
+            n++;
+        }
+        return n;
+    }
+
+    /** A kept call, counted in, accepted again (same id, same key) and worked anew, now (a delay it had is over). */
+    private void runAgain(Kept.Entry e) {
+        Call call = e.call().attempt(1);
+        notifyListener(l -> l.accepted(call));
+        work(pend(call, e.received(), new Plan(e.plan().attempts(), null, e.plan().group())), call.key() != null && keys != null);
     }
 
     /** Whether the request carries the token (always, without one): the page and the monitors ask for it too. */

@@ -1,11 +1,12 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 21+
-//SOURCES res.java call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java tls/*.java caller/*.java server/*.java
+//SOURCES res.java call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java tls/*.java caller/*.java server/*.java queue/*.java
 //DEPS org.xerial:sqlite-jdbc:3.54.1.0
 //DEPS org.postgresql:postgresql:42.7.14
 //JAVA_OPTIONS -Xmx320m --enable-native-access=ALL-UNNAMED --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED
 //COMPILE_OPTIONS -XDignore.symbol.file
 
+import call.Backoff;
 import call.Work;
 import cli.Args;
 import cli.Token;
@@ -17,6 +18,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import http.Bearer;
+import http.Replies;
 import server.Command;
 import server.ConnectionBudget;
 import server.EventLog;
@@ -26,6 +28,7 @@ import server.Monitor;
 import server.NotFound;
 import server.Page;
 import server.ProtocolCheck;
+import server.Routes;
 import store.Store;
 import sun.misc.Signal;
 import text.Shown;
@@ -170,6 +173,7 @@ public class serve {
         final Monitor monitor;
         final Store store;
         private final Command command;
+        private final Routes routes;
         private final String host;
         private final Handler rejections;
         private final ServerCertificate tls;
@@ -191,9 +195,48 @@ public class serve {
             listeners.add(page);
             this.command = options.run == null ? null : new Command(options.run, options.workTimeout, options.passEnv);
             Work work = command != null ? command : options.work;
-            this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work, options.queue),
-                calls, listeners, store);
-            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted, store == null ? null : store::report);
+            if (!options.routes.isEmpty()) {
+                Map<String, Command> commands = new LinkedHashMap<>();
+                options.routes.forEach((path, cmd) -> commands.put(path, new Command(cmd, options.workTimeout, options.passEnv)));
+                Duration sleep = options.sleep;
+                this.routes = new Routes(commands, work != null ? work : (call, received) -> {
+                    Thread.sleep(sleep.toMillis(), sleep.toNanosPart() % 1_000_000);
+                    return null; // the article's answer
+                });
+                work = routes;
+            } else {
+                this.routes = null;
+            }
+            this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work, options.queue,
+                options.attempts, options.backoff, options.keep), calls, listeners, store);
+            Monitor.Reader reader = store == null ? null : new Monitor.Reader() {
+                @Override
+                public call.Report report(String id) throws java.sql.SQLException {
+                    return store.report(id);
+                }
+
+                @Override
+                public List<call.Report> list(String state, int limit, String before) throws java.sql.SQLException {
+                    return store.list(state, limit, before);
+                }
+            };
+            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted, reader);
+            monitor.control(new Monitor.Control() {
+                @Override
+                public int cancel(String id) throws Exception {
+                    return endpoint.cancel(id);
+                }
+
+                @Override
+                public int rerun(String id) throws Exception {
+                    return endpoint.rerun(id);
+                }
+
+                @Override
+                public long rerunAll(String state, java.time.Instant since) throws Exception {
+                    return endpoint.rerunAll(state, since);
+                }
+            });
             if (store == null) listeners.add(monitor);
         }
 
@@ -238,6 +281,11 @@ public class serve {
                 + (options.token == null ? "" : "; calls need the token (Authorization: Bearer)"));
             if (store != null && options.token != null) log.line(null, "Calls need the token (Authorization: Bearer)");
             if (server.command != null) server.command.started().forEach(line -> log.line(null, line));
+            if (server.routes != null) server.routes.started().forEach(line -> log.line(null, line));
+            if (options.attempts > 1) {
+                log.line(null, "A call answered 202 whose work fails is tried " + options.attempts + " times in all, "
+                    + options.backoff.min().toMillis() / 1000.0 + " s to " + options.backoff.max().toMillis() / 1000.0 + " s apart (--attempts, --backoff)");
+            }
             server.warnIfInvalid();
             server.endpoint.startWorking();
             if (options.run != null && !"UTF-8".equals(System.getProperty("sun.jnu.encoding"))) {
@@ -256,15 +304,19 @@ public class serve {
             HttpHandler notFound = new NotFound(log);
             Map<String, HttpHandler> routes = new LinkedHashMap<>();
             for (String path : List.of("/res.php", "/res")) routes.put(path, endpoint);
+            if (this.routes != null) for (String path : this.routes.paths()) routes.put(path, endpoint);
             for (String path : List.of("/test.php", "/test")) routes.put(path, call -> page(call, false));
             routes.put("/events", call -> page(call, true));
+            routes.put("/health", this::health);
+            routes.put("/calls", monitor::handle);
             routes.put("/calls/", monitor::handle);
             routes.put("/", notFound);
             routes.forEach((path, handler) -> {
-                boolean getOnly = !path.startsWith("/res") && !path.equals("/");
+                boolean endpointPath = handler == endpoint;
+                boolean getOnly = !endpointPath && !path.equals("/");
                 boolean prefix = path.endsWith("/") && !path.equals("/");
-                // A monitor is read with HEAD too (curl -I): its headers, no body.
-                Set<String> methods = path.equals("/calls/") ? Set.of("GET", "HEAD") : Set.of("GET");
+                // The monitors and their management routes answer each method themselves (a 405 with Allow).
+                Set<String> methods = path.startsWith("/calls") ? Set.of("GET", "HEAD", "POST", "DELETE") : Set.of("GET");
                 HttpHandler exact = HttpHandlers.handleOrElse(call -> (prefix ? call.getRequestURI().getPath().startsWith(path)
                     : call.getRequestURI().getPath().equals(path)) && (!getOnly || methods.contains(call.getRequestMethod())), handler, notFound);
                 List<Filter> filters = http.createContext(path, exact).getFilters();
@@ -273,6 +325,17 @@ public class serve {
                 filters.add(new ProtocolCheck(log));
             });
         }
+
+        /** GET /health: 200 "ok" while calls are taken, 503 while stopping or while the store cannot be reached. */
+        private void health(HttpExchange call) {
+            String why = stopping ? "stopping" : store == null ? null : store.unhealthy();
+            try (call) {
+                if (why != null) call.getResponseHeaders().set("Retry-After", "5");
+                Replies.send(call, why == null ? 200 : 503, why == null ? "ok\n" : "Service Unavailable: " + why + "\n", Replies.hasBody(call));
+            }
+        }
+
+        private volatile boolean stopping;
 
         /**
          * The page (/test.php, /test) and its events (/events), logged as php -S logs a page. With a
@@ -348,6 +411,7 @@ public class serve {
          */
         int stop(Duration grace, String why) {
             long start = System.nanoTime(), deadline = start + grace.toNanos();
+            stopping = true;
             if (store != null) store.stopTaking();
             int working = working();
             log.line(null, "Stopping (" + why + "): no new calls; " + (working == 0 ? "no call is working"
@@ -370,6 +434,7 @@ public class serve {
             // With a store, the calls whose work is cut from here go back to it, not to their ends.
             if (store != null) endpoint.abandon();
             if (command != null) command.stop(); // and their children: nothing of ours outlives the server
+            if (routes != null) routes.stop();
             calls.shutdownNow();
             try {
                 calls.awaitTermination(5, TimeUnit.SECONDS);
@@ -404,6 +469,9 @@ public class serve {
         String token, events, tlsCert, tlsKey, run, store;
         Duration workTimeout, keep = Duration.ofHours(1), lease = Duration.ofSeconds(30);
         final java.util.Set<String> passEnv = new java.util.LinkedHashSet<>();
+        final Map<String, String> routes = new LinkedHashMap<>();
+        int attempts = 5;
+        Backoff backoff = new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(300));
         Work work;
         ServerCertificate tls;
         boolean verbose, help, insecure;
@@ -427,6 +495,12 @@ public class serve {
                     case "--run" -> o.run = command(args.value(option));
                     case "--work-timeout" -> o.workTimeout = args.positiveSeconds(option);
                     case "--pass-env" -> o.passEnv.add(variable(args.value(option)));
+                    case "--attempts" -> o.attempts = (int) args.number(option, 1, 100);
+                    case "--backoff" -> o.backoff = backoff(args.value(option));
+                    case "--route" -> {
+                        String path = routePath(args.value(option));
+                        if (o.routes.put(path, command(args.value(option))) != null) throw Args.invalid(option, path + " (given twice)");
+                    }
                     case "--keep" -> o.keep = args.positiveSeconds(option);
                     case "--store" -> o.store = args.value(option);
                     case "--lease" -> {
@@ -444,7 +518,9 @@ public class serve {
             }
             o.token = Token.read(tokenFile);
             if ((o.tlsCert == null) != (o.tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
-            if (!o.passEnv.isEmpty() && o.run == null) throw new IllegalArgumentException("--pass-env gives variables to --run commands: give --run");
+            if (!o.passEnv.isEmpty() && o.run == null && o.routes.isEmpty()) {
+                throw new IllegalArgumentException("--pass-env gives variables to --run and --route commands: give one");
+            }
             if (o.tlsCert != null) o.tls = new ServerCertificate(Path.of(o.tlsCert), Path.of(o.tlsKey));
             return o;
         }
@@ -480,6 +556,31 @@ public class serve {
             throw new IllegalArgumentException("invalid value given for HOST:PORT: " + s);
         }
 
+        /** MIN,MAX seconds, 0 < MIN <= MAX. */
+        private static Backoff backoff(String s) {
+            String[] parts = s.split(",", -1);
+            try {
+                if (parts.length == 2) {
+                    Duration min = new Args(parts[0]).seconds("--backoff"), max = new Args(parts[1]).seconds("--backoff");
+                    if (!min.isZero() && min.compareTo(max) <= 0) return new Backoff(min, max);
+                }
+            } catch (IllegalArgumentException bad) {
+                // said below
+            }
+            throw Args.invalid("--backoff", s + " (MIN,MAX seconds, 0 < MIN <= MAX)");
+        }
+
+        /** A path of its own for --route: /name…, not one of serve's. */
+        private static String routePath(String s) {
+            if (!s.matches("/[A-Za-z0-9._~!$&'()*+,;=:@/-]*") || s.contains("//") || s.contains("/./") || s.contains("/../") || s.endsWith("/")) {
+                throw Args.invalid("--route", s + " (a path such as /mail)");
+            }
+            if (List.of("/res.php", "/res", "/test.php", "/test", "/events", "/health", "/metrics").contains(s) || s.startsWith("/calls")) {
+                throw Args.invalid("--route", s + " (serve's own path)");
+            }
+            return s;
+        }
+
         private static String variable(String s) {
             if (!s.matches("[A-Za-z_][A-Za-z0-9_]*")) throw new IllegalArgumentException("invalid value given for --pass-env: a variable's name");
             return s;
@@ -492,8 +593,9 @@ public class serve {
     }
 
     static final String USAGE = """
-        Usage: serve [HOST:PORT] [--sleep SECONDS] [--run CMD] [--work-timeout SECONDS] [--pass-env NAME] [--workers N]
-                     [--queue N] [--keep SECONDS] [--store URL [--lease SECONDS]] [--grace SECONDS]
+        Usage: serve [HOST:PORT] [--sleep SECONDS] [--run CMD] [--route PATH CMD] [--work-timeout SECONDS] [--pass-env NAME]
+                     [--attempts N] [--backoff MIN,MAX] [--workers N] [--queue N] [--keep SECONDS]
+                     [--store URL [--lease SECONDS]] [--grace SECONDS]
                      [--token-file FILE] [--insecure]
                      [--tls-cert FILE --tls-key FILE] [--events FILE] [-v] [-h]
         Serves the endpoint (/res.php and /res) and the article's page (/test.php and /test, which fires the
@@ -504,9 +606,17 @@ public class serve {
           --run CMD          each call's work is this command line, run with sh -c: the request's CGI/1.1
                              variables in its environment, its body on stdin, stdout (1 MiB at most) the
                              answer, exit 0 done and anything else failed (instead of --sleep)
+          --route PATH CMD   calls to PATH run CMD exactly as --run runs its command for /res.php (repeatable:
+                             one serve, several kinds of work)
           --work-timeout SECONDS  end a --run command, and its children, after this long (default: no limit)
           --pass-env NAME    also give --run commands this variable of serve's environment (repeatable; they
                              get PATH, HOME, USER, LOGNAME, SHELL, LANG, LC_*, TZ and TMPDIR, and no other)
+          --attempts N       a call answered 202 whose work fails (an exit other than 0, a 5xx, 408 or 429, a
+                             timeout, a Java function that throws) is tried up to N times in all (default 5:
+                             with the default backoff, about a minute of waits, which rides out a restart of
+                             what the work calls; 1 to 100); a CGI 4xx fails it at once
+          --backoff MIN,MAX  the wait before each next attempt: from MIN seconds, doubling, at most MAX, with
+                             full jitter (default 2,300); a CGI Retry-After waits longer when it says so
           --workers N        at most N calls worked on at once, the others wait their turn
                              (default: no bound, a virtual thread per call; 1 = one at a time, as php -S)
           --queue N          at most N calls accepted and not finished (default 10000); past it, or past

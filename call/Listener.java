@@ -2,13 +2,19 @@ package call;
 
 /**
  * Told what happens to each call: accepted (the whole request is in and counted as working),
- * started (its work begins, once a worker is free), warnings while reading its variables, its end
+ * planned, started (each attempt at its work begins, once a worker is free), tried (an attempt ended), warnings while reading its variables, its end
  * (exactly once, refusals included); and connections closed for others, counted.
  */
 public interface Listener {
     default void accepted(Call call) {}
 
+    /** What an accepted call asked for: its attempts, not before when, its group (told only when not at once, once, in no group). */
+    default void planned(Call call, Plan plan) {}
+
     default void started(Call call) {}
+
+    /** An attempt at a call's work ended (end is that attempt's): next is when the next is due, or null when this was the last. */
+    default void tried(Done end, Try attempt, java.time.Instant next) {}
 
     default void warning(Call call, String text) {}
 

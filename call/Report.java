@@ -4,17 +4,16 @@ import java.time.Instant;
 import java.util.OptionalInt;
 
 /**
- * A call as its monitor shows it (GET /calls/ID): started and finished are null until then; the rest
- * once finished (the status of its work's answer, a command's exit, the answer's first ANSWER_SHOWN
- * bytes and its whole length, a note, whether it failed).
+ * A call as its monitor shows it (GET /calls/ID): its state (queued, working, retrying, done, failed,
+ * cancelled); when it was accepted, last started and finished (null until then); once finished, the status
+ * of its work's answer, a command's exit, the answer's first ANSWER_SHOWN bytes and its whole length, a
+ * note; the attempts made so far, when the next is due (null: none is waiting for a time), its group (or
+ * null), and each attempt as JSON objects joined by commas (empty: none yet).
  */
-public record Report(String id, Instant accepted, Instant started, Instant finished, OptionalInt status, OptionalInt exit,
-                     String answer, long answerBytes, String note, boolean failed) {
+public record Report(String id, String state, Instant accepted, Instant started, Instant finished, OptionalInt status, OptionalInt exit,
+                     String answer, long answerBytes, String note, int attempts, Instant next, String group, String tries) {
     /** How much of an answer a monitor shows: what a caller following it needs to see, not a copy of large answers. */
     public static final int ANSWER_SHOWN = 4096;
 
-    /** queued, working, done or failed. */
-    public String state() {
-        return finished != null ? (failed ? "failed" : "done") : started != null ? "working" : "queued";
-    }
+    public static final java.util.List<String> STATES = java.util.List.of("queued", "working", "retrying", "done", "failed", "cancelled");
 }

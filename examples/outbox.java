@@ -17,7 +17,7 @@ public class outbox {
         Path outbox = Path.of(System.getenv().getOrDefault("ASYNCCALL_OUTBOX", "outbox.txt"));
         serve.run(args, request -> {
             Object to = request.data().get("to"), subject = request.data().getOrDefault("subject", "");
-            if (!(to instanceof String address) || !address.matches("[^@\\s]+@[^@\\s]+")) throw new IllegalArgumentException("no valid to");
+            if (!(to instanceof String address) || !address.matches("[^@\\s]+@[^@\\s]+")) throw new res.GiveUp("no valid to"); // a bad request: never tried again
             // PHP's strings are bytes (one char each): written back as the bytes they are.
             String line = address + "\t" + String.valueOf(subject).replaceAll("[\\x00-\\x1f]", " ") + "\n";
             synchronized (outbox) {

@@ -16,11 +16,10 @@ import java.util.Map;
 
 /**
  * The endpoint with real work: each call is relayed as a webhook, its request variables POSTed as JSON
- * to another URL, and tried again with backoff (1 s, 2 s, 4 s ...) until that URL takes it (2xx) or
- * TRIES tries have failed, which fails the call. Run: jbang examples/webhook.java --to URL [serve's options]
+ * to another URL. A failed POST throws, and serve tries the call again with backoff (--attempts, --backoff);
+ * one that URL refuses for good (a 4xx) gives up at once. Run: jbang examples/webhook.java --to URL [serve's options]
  */
 public class webhook {
-    static final int TRIES = 6;
 
     public static void main(String... args) {
         List<String> rest = new ArrayList<>(List.of(args));
@@ -33,26 +32,17 @@ public class webhook {
         rest.remove(at);
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         serve.run(rest.toArray(String[]::new), request ->
-            relay(client, to, "{\"method\":" + json(request.method()) + ",\"data\":" + json(request.data()) + "}"));
+            relay(client, to, "{\"method\":" + json(request.method()) + ",\"data\":" + json(request.data()) + "}", request.attempt()));
     }
 
-    /** POSTs the JSON, again after 1 s, 2 s, 4 s ... while it is not taken; what the URL answered last. */
-    static String relay(HttpClient client, URI to, String json) throws IOException, InterruptedException {
+    /** POSTs the JSON once: taken (2xx), refused for good (4xx but 408 and 429: gives up), or thrown, for serve to try again. */
+    static String relay(HttpClient client, URI to, String json, int attempt) throws Exception {
         HttpRequest post = HttpRequest.newBuilder(to).timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(json)).build();
-        String last = "";
-        for (int attempt = 1; attempt <= TRIES; attempt++) {
-            if (attempt > 1) Thread.sleep(1000L << (attempt - 2));
-            try {
-                HttpResponse<String> r = client.send(post, HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() / 100 == 2) return "relayed to " + to + ": " + r.statusCode() + " after " + attempt + " tries\n";
-                last = "answered " + r.statusCode();
-                if (r.statusCode() / 100 == 4 && r.statusCode() != 408 && r.statusCode() != 429) break; // it will not take it
-            } catch (IOException e) {
-                last = e.toString();
-            }
-        }
-        throw new IOException(to + " did not take the webhook: " + last);
+        HttpResponse<String> r = client.send(post, HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 == 2) return "relayed to " + to + ": " + r.statusCode() + " at attempt " + attempt + "\n";
+        if (r.statusCode() / 100 == 4 && r.statusCode() != 408 && r.statusCode() != 429) throw new res.GiveUp(to + " refused it: " + r.statusCode());
+        throw new IOException(to + " did not take the webhook: " + r.statusCode());
     }
 
     /** PHP's request variables (maps of Long or String keys, byte-string values) as JSON text. */

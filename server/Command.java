@@ -142,15 +142,15 @@ public final class Command implements Work {
             boolean ended = timeout == null ? process.waitFor() >= 0 : process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
             if (!ended) {
                 end(process);
-                return Result.text(504, "Gateway Timeout: the work took longer than its limit\n",
-                    "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + tail(files));
+                return new Result(504, Map.of(), "Gateway Timeout: the work took longer than its limit\n".getBytes(StandardCharsets.UTF_8),
+                    OptionalInt.empty(), "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + tail(files), null, stderr(files));
             }
             int exit = process.exitValue();
             long written = this.files.written(files);
             String remark = written > STDOUT_LIMIT ? "the command wrote " + written + " bytes: its answer is the first " + STDOUT_LIMIT : null;
             if (exit != 0) {
                 return new Result(500, Map.of(), "Internal Server Error: the work failed\n".getBytes(StandardCharsets.UTF_8), OptionalInt.of(exit),
-                    "exit " + exit + tail(files), remark);
+                    "exit " + exit + tail(files), remark, stderr(files));
             }
             return cgiResponse(head(out, STDOUT_LIMIT), remark);
         } catch (IOException e) {
@@ -170,8 +170,14 @@ public final class Command implements Work {
 
     /** The end of stderr for a log line: ": " and its last bytes, or nothing. */
     private String tail(CommandFiles.Call call) {
+        String s = stderr(call);
+        return s == null ? "" : ": " + s;
+    }
+
+    /** The last bytes of stderr (one char per byte), or null when it wrote none. */
+    private String stderr(CommandFiles.Call call) {
         String s = new String(files.stderrTail(call), StandardCharsets.ISO_8859_1).strip();
-        return s.isEmpty() ? "" : ": " + s;
+        return s.isEmpty() ? null : s;
     }
 
     /** Ends a command and every process it started: TERM to its whole process group at once, KILL a second later. */
@@ -212,7 +218,7 @@ public final class Command implements Work {
     /** The CGI variables a command gets from its request only, never from the server's own environment. */
     private static final Set<String> CGI = Set.of("GATEWAY_INTERFACE", "SERVER_SOFTWARE", "SERVER_PROTOCOL", "SERVER_NAME",
         "SERVER_PORT", "REQUEST_METHOD", "QUERY_STRING", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "REMOTE_ADDR", "REMOTE_PORT",
-        "REDIRECT_STATUS", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTPS", "REQUEST_SCHEME", "ASYNCCALL_ID");
+        "REDIRECT_STATUS", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTPS", "REQUEST_SCHEME", "ASYNCCALL_ID", "ASYNCCALL_ATTEMPT");
 
     /** A byte string (one char per byte) as the String whose UTF-8 is those bytes; an invalid byte becomes U+FFFD. */
     private static String utf8(String bytes) {
@@ -247,6 +253,7 @@ public final class Command implements Work {
         if (r.contentType() != null) v.put("CONTENT_TYPE", r.contentType());
         if (r.body().length > 0 || r.headers().containsKey("Content-length")) v.put("CONTENT_LENGTH", String.valueOf(r.body().length));
         v.put("ASYNCCALL_ID", call.id());
+        v.put("ASYNCCALL_ATTEMPT", String.valueOf(call.attempt()));
         r.headers().forEach((name, values) -> {
             String meta = "HTTP_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
             // A name with '_' would pass for another's (X_Foo for X-Foo): left out, as nginx does by default.

@@ -15,7 +15,7 @@ import java.time.Instant;
 
 /**
  * serve --events FILE: the endpoint's events as JSON lines, one object a line, for programs (a test, a
- * log shipper) rather than people: {"event":"accepted"|"started"|"warning"|"done", "time", "id", "from",
+ * log shipper) rather than people: {"event":"accepted"|"started"|"tried"|"warning"|"done", "time", "id", "from",
  * "method", "uri", "key"} and, for "done", "status" (sent), "work_status" (of the work's answer, 0 when
  * not worked), "exit" (a command's), "note", "answer" (at most Done.ANSWER_KEPT bytes of it) and
  * "answer_bytes"; for "warning", "text"; and {"event":"refused", "time", "reason", "count"} for connections
@@ -37,6 +37,16 @@ public final class EventLog implements Listener {
     @Override
     public void accepted(Call call) {
         write(start("accepted", call).append('}'));
+    }
+
+    /** {"event":"tried", …, "attempt", "exit" or "work_status", "note", "next" (null: it was the last)}. */
+    @Override
+    public void tried(Done end, call.Try attempt, java.time.Instant next) {
+        StringBuilder line = start("tried", end.call()).append(",\"attempt\":").append(attempt.attempt())
+            .append(",\"work_status\":").append(end.workStatus().orElse(0));
+        end.exit().ifPresent(exit -> line.append(",\"exit\":").append(exit));
+        if (end.note() != null) line.append(",\"note\":").append(Json.bytes(end.note()));
+        write(line.append(",\"next\":").append(next == null ? "null" : "\"" + next + "\"").append('}'));
     }
 
     @Override

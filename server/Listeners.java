@@ -34,6 +34,16 @@ public final class Listeners implements Listener {
     }
 
     @Override
+    public void planned(Call call, call.Plan plan) {
+        each(l -> l.planned(call, plan));
+    }
+
+    @Override
+    public void tried(Done end, call.Try attempt, java.time.Instant next) {
+        each(l -> l.tried(end, attempt, next));
+    }
+
+    @Override
     public void started(Call call) {
         each(l -> l.started(call));
     }

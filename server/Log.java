@@ -45,6 +45,18 @@ public final class Log implements Listener {
         line(call.from(), text);
     }
 
+    /** An attempt that is tried again: "[status]: METHOD URI - attempt N failed (why): tried again in S s" (the last one is its call's end). */
+    @Override
+    public void tried(Done end, call.Try attempt, java.time.Instant next) {
+        if (next == null) return;
+        Call call = end.call();
+        String why = end.note() != null ? end.note() : end.exit().isPresent() ? "exit " + end.exit().getAsInt()
+            : "status " + end.workStatus().orElse(0);
+        long in = Math.max(0, java.time.Duration.between(java.time.Instant.now(), next).toMillis());
+        line(call.from(), "[" + end.status() + "]: " + call.method() + " " + call.uri() + " - attempt " + attempt.attempt() + " failed ("
+            + why + "): tried again in " + String.format(java.util.Locale.ROOT, "%.1f", in / 1000.0) + " s");
+    }
+
     /** "[status]: METHOD URI", a note after " - ", and with -v the answer (at most Done.ANSWER_KEPT bytes of it). */
     @Override
     public void done(Done done) {

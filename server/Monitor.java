@@ -3,18 +3,24 @@ package server;
 import call.Call;
 import call.Done;
 import call.Listener;
+import call.Plan;
 import call.Report;
+import call.Try;
 import http.Bearer;
 import http.Replies;
 import text.Json;
 
 import com.sun.net.httpserver.HttpExchange;
 
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayDeque;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.function.Predicate;
@@ -22,16 +28,21 @@ import java.util.function.Predicate;
 /**
  * The status monitor of the asynchronous request-reply pattern (RFC 9110 section 15.3.3): every 202 says
  * "Location: /calls/ID", and GET /calls/ID answers how that call is going, as JSON: its state (queued,
- * working, done, failed), when it was accepted, started and finished, the status of its answer and a
- * command's exit code, and the answer (its first 4 KiB), with Retry-After while it is not
- * finished. Fed by the endpoint's events; finished calls are kept for a bounded time and count.
+ * working, retrying, done, failed, cancelled), when it was accepted, started and finished, its attempts, the
+ * status of its answer and a command's exit code, and the answer (its first 4 KiB), with Retry-After while
+ * it is not finished. GET /calls lists the calls, newest first; DELETE /calls/ID cancels one, POST
+ * /calls/ID/retry runs a failed or cancelled one again, POST /calls/retry all of them. Fed by the endpoint's
+ * events without a store; finished calls are kept for a bounded time and count.
  */
 public final class Monitor implements Listener {
-    /** One call as the monitor knows it: accepted, then started, then its report once finished. */
+    /** One call as the monitor knows it without a store. */
     private static final class State {
         final String id;
-        final Instant accepted = Instant.now();
-        Instant started;
+        Instant accepted = Instant.now();
+        String state = "queued", group;
+        Instant started, next;
+        int attempts;
+        final StringBuilder tries = new StringBuilder();
         Report finished;
 
         State(String id) {
@@ -39,20 +50,40 @@ public final class Monitor implements Listener {
         }
 
         Report report() {
-            return finished != null ? finished : new Report(id, accepted, started, null, OptionalInt.empty(), OptionalInt.empty(), null, 0, null, false);
+            return finished != null ? finished : new Report(id, state, accepted, started, null, OptionalInt.empty(), OptionalInt.empty(),
+                null, 0, null, attempts, next, group, tries.toString());
         }
     }
 
     /** Where a monitor with a store reads its calls. */
     public interface Reader {
         Report report(String id) throws java.sql.SQLException;
+
+        /** Calls in state (null: any), newest first, at most limit, older than the call before (null: from the newest). */
+        List<Report> list(String state, int limit, String before) throws java.sql.SQLException;
     }
+
+    /** What the management routes ask of the endpoint. Each answers an HTTP status. */
+    public interface Control {
+        /** 200: cancelled (now, or before); 202: being cancelled still; 409: done or failed; 404: no such call. */
+        int cancel(String id) throws Exception;
+
+        /** 202: queued again; 409: not failed or cancelled, or its request is no longer kept; 404: no such call; 503: the queue is full. */
+        int rerun(String id) throws Exception;
+
+        /** Runs again the calls in state (failed or cancelled) that ended at since or later (null: all); returns how many. */
+        long rerunAll(String state, Instant since) throws Exception;
+    }
+
+    static final int LIST_DEFAULT = 50, LIST_MOST = 1000;
 
     private final Duration keep;
     private final int most;
     private final Predicate<HttpExchange> trusted;
     private final Reader store;
-    private final Map<String, State> calls = new HashMap<>();
+    private volatile Control control;
+    /** In arrival order: a list reads it backwards. */
+    private final LinkedHashMap<String, State> calls = new LinkedHashMap<>();
     private final ArrayDeque<State> finished = new ArrayDeque<>();
 
     /**
@@ -67,15 +98,49 @@ public final class Monitor implements Listener {
         this.store = store;
     }
 
+    /** The endpoint that cancels and re-runs calls (set once it exists). */
+    public void control(Control control) {
+        this.control = control;
+    }
+
     @Override
     public synchronized void accepted(Call call) {
-        calls.put(call.id(), new State(call.id()));
+        State s = new State(call.id()), before = calls.remove(call.id());
+        if (before != null) { // a call run again: accepted when it was first, its attempts so far listed
+            s.accepted = before.accepted;
+            s.tries.append(before.tries);
+        }
+        calls.put(call.id(), s);
+    }
+
+    @Override
+    public synchronized void planned(Call call, Plan plan) {
+        State s = calls.get(call.id());
+        if (s == null) return;
+        s.next = plan.notBefore();
+        s.group = plan.group();
     }
 
     @Override
     public synchronized void started(Call call) {
         State s = calls.get(call.id());
-        if (s != null) s.started = Instant.now();
+        if (s == null) return;
+        s.started = Instant.now();
+        s.state = "working";
+        s.next = null;
+    }
+
+    @Override
+    public synchronized void tried(Done end, Try attempt, Instant next) {
+        State s = calls.get(end.call().id());
+        if (s == null) return;
+        s.attempts = attempt.attempt();
+        if (!s.tries.isEmpty()) s.tries.append(',');
+        s.tries.append(attempt.json());
+        if (next != null) {
+            s.state = "retrying";
+            s.next = next;
+        }
     }
 
     @Override
@@ -83,8 +148,9 @@ public final class Monitor implements Listener {
         State s = calls.get(done.call().id());
         if (s == null) return; // refused before it was accepted: it has no monitor
         String answer = done.answer() == null ? null : done.answer().substring(0, Math.min(done.answer().length(), Report.ANSWER_SHOWN));
-        s.finished = new Report(s.id, s.accepted, s.started, Instant.now(), done.workStatus(), done.exit(), answer, done.answerBytes(),
-            done.note(), done.failed());
+        String state = done.cancelled() ? "cancelled" : done.failed() ? "failed" : "done";
+        s.finished = new Report(s.id, state, s.accepted, s.started, Instant.now(), done.workStatus(), done.exit(), answer, done.answerBytes(),
+            done.note(), s.attempts, null, s.group, s.tries.toString());
         finished.addLast(s);
         forgetOld();
     }
@@ -92,35 +158,195 @@ public final class Monitor implements Listener {
     private void forgetOld() {
         Instant before = Instant.now().minus(keep);
         while (!finished.isEmpty() && (finished.size() > most || finished.peekFirst().finished.finished().isBefore(before))) {
-            calls.remove(finished.removeFirst().id);
+            State gone = finished.removeFirst();
+            calls.remove(gone.id, gone); // a call run again since is another State
         }
     }
 
-    /** GET /calls/ID. */
+    /** /calls and /calls/…: a monitor, the list, a cancel, a re-run. */
     public void handle(HttpExchange exchange) {
         try (exchange) {
-            String id = exchange.getRequestURI().getRawPath().substring("/calls/".length());
             if (!trusted.test(exchange)) {
                 Bearer.refuse(exchange);
                 return;
             }
-            Report report;
+            String path = exchange.getRequestURI().getRawPath(), method = exchange.getRequestMethod();
+            String[] parts = path.split("/", -1); // "", "calls", ID, "retry"
+            boolean read = method.equals("GET") || method.equals("HEAD");
             try {
-                report = !id.matches("[0-9a-f]{32}") ? null : store != null ? store.report(id) : inMemory(id);
+                if (path.equals("/calls") || path.equals("/calls/")) {
+                    if (read) list(exchange); else notAllowed(exchange, "GET, HEAD");
+                } else if (path.equals("/calls/retry")) {
+                    if (method.equals("POST")) rerunAll(exchange); else notAllowed(exchange, "POST");
+                } else if (parts.length == 4 && parts[3].equals("retry")) {
+                    if (method.equals("POST")) rerun(exchange, parts[2]); else notAllowed(exchange, "POST");
+                } else if (parts.length == 3) {
+                    if (read) show(exchange, parts[2]);
+                    else if (method.equals("DELETE")) cancel(exchange, parts[2]);
+                    else notAllowed(exchange, "GET, HEAD, DELETE");
+                } else {
+                    text(exchange, 404, "404 Not Found: no such route (/calls, /calls/ID, /calls/ID/retry, /calls/retry)");
+                }
             } catch (java.sql.SQLException e) {
                 exchange.getResponseHeaders().set("Retry-After", "1");
-                Replies.send(exchange, 503, "Service Unavailable: the store cannot be read (" + e.getMessage() + ")\n", Replies.hasBody(exchange));
-                return;
+                text(exchange, 503, "Service Unavailable: the store cannot be read (" + e.getMessage() + ")");
+            } catch (Bad e) {
+                text(exchange, 400, "Bad Request: " + e.getMessage());
+            } catch (Exception e) {
+                text(exchange, 500, "Internal Server Error: " + e);
             }
-            if (report != null && report.finished() == null) exchange.getResponseHeaders().set("Retry-After", "1");
-            if (report == null) {
-                Replies.send(exchange, 404, "404 Not Found: no such call (or it finished longer ago than it is kept)\n", Replies.hasBody(exchange));
-                return;
-            }
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.getResponseHeaders().set("Cache-Control", "no-store");
-            Replies.send(exchange, 200, json(report).getBytes(StandardCharsets.UTF_8), Replies.hasBody(exchange));
         }
+    }
+
+    /** A request whose query or id is not what the route takes. */
+    private static final class Bad extends Exception {
+        Bad(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private static void notAllowed(HttpExchange exchange, String allow) {
+        exchange.getResponseHeaders().set("Allow", allow);
+        text(exchange, 405, "Method Not Allowed: " + exchange.getRequestMethod() + " (this route takes " + allow + ")");
+    }
+
+    private static void text(HttpExchange exchange, int status, String text) {
+        Replies.send(exchange, status, text + "\n", Replies.hasBody(exchange));
+    }
+
+    private static boolean isId(String id) {
+        return id.matches("[0-9a-f]{32}");
+    }
+
+    /** GET /calls/ID. */
+    private void show(HttpExchange exchange, String id) throws java.sql.SQLException {
+        Report report = report(id);
+        if (report == null) {
+            text(exchange, 404, "404 Not Found: no such call (or it finished longer ago than it is kept)");
+            return;
+        }
+        if (report.finished() == null) exchange.getResponseHeaders().set("Retry-After", String.valueOf(retryAfter(report)));
+        json(exchange, 200, json(report));
+    }
+
+    private Report report(String id) throws java.sql.SQLException {
+        return !isId(id) ? null : store != null ? store.report(id) : inMemory(id);
+    }
+
+    /** When to look again: 1 s, or when a call waiting for a time is due. */
+    private static long retryAfter(Report r) {
+        return r.next() == null ? 1 : Math.max(1, Duration.between(Instant.now(), r.next()).toSeconds());
+    }
+
+    /** DELETE /calls/ID: 200 and the monitor once cancelled (202 while its work is still ending), 409 and the monitor when done or failed. */
+    private void cancel(HttpExchange exchange, String id) throws Exception {
+        int asked = !isId(id) || control == null ? 0 : control.cancel(id);
+        Report report = report(id);
+        if (report == null) {
+            text(exchange, 404, "404 Not Found: no such call (or it finished longer ago than it is kept)");
+            return;
+        }
+        // Done or failed (or a call whose caller waits for it, which has no one to tell): 409, and how it is.
+        int status = report.state().equals("cancelled") ? 200 : report.finished() != null || asked == 0 ? 409 : 202;
+        json(exchange, status, json(report));
+    }
+
+    /** POST /calls/ID/retry: 202 and its Location, the call queued again with new attempts. */
+    private void rerun(HttpExchange exchange, String id) throws Exception {
+        int status = !isId(id) || control == null ? 0 : control.rerun(id);
+        if (status == 0) status = report(id) == null ? 404 : 409;
+        switch (status) {
+            case 202 -> {
+                exchange.getResponseHeaders().set("Location", "/calls/" + id);
+                Replies.send(exchange, 202, "", Replies.hasBody(exchange));
+            }
+            case 404 -> text(exchange, 404, "404 Not Found: no such call (or it finished longer ago than it is kept)");
+            case 503 -> {
+                exchange.getResponseHeaders().set("Retry-After", "1");
+                text(exchange, 503, "Service Unavailable: the queue is full (--queue); try again later");
+            }
+            default -> text(exchange, 409, "Conflict: only a failed or cancelled call runs again (this one is "
+                + stateOf(id) + "), and only while its request is kept");
+        }
+    }
+
+    private String stateOf(String id) throws java.sql.SQLException {
+        Report r = report(id);
+        return r == null ? "gone" : r.state();
+    }
+
+    /** POST /calls/retry?state=failed|cancelled&since=ISO-8601: 202 and {"retried": N}. */
+    private void rerunAll(HttpExchange exchange) throws Exception {
+        Map<String, String> q = query(exchange, "state", "since");
+        String state = q.getOrDefault("state", "failed");
+        if (!state.equals("failed") && !state.equals("cancelled")) throw new Bad("state is failed or cancelled here, not " + state);
+        Instant since = null;
+        if (q.containsKey("since")) {
+            try {
+                since = Instant.parse(q.get("since"));
+            } catch (DateTimeParseException e) {
+                throw new Bad("since is an ISO-8601 time such as 2026-12-05T10:00:00Z, not " + q.get("since"));
+            }
+        }
+        long n = control == null ? 0 : control.rerunAll(state, since);
+        json(exchange, 202, "{\"retried\":" + n + "}\n");
+    }
+
+    /** GET /calls?state=S&limit=N&before=ID. */
+    private void list(HttpExchange exchange) throws Exception {
+        Map<String, String> q = query(exchange, "state", "limit", "before");
+        String state = q.get("state");
+        if (state != null && !Report.STATES.contains(state)) throw new Bad("state is one of " + String.join(", ", Report.STATES) + ", not " + state);
+        int limit = LIST_DEFAULT;
+        if (q.containsKey("limit")) {
+            try {
+                limit = Integer.parseInt(q.get("limit"));
+            } catch (NumberFormatException e) {
+                limit = 0;
+            }
+            if (limit < 1 || limit > LIST_MOST) throw new Bad("limit is a number from 1 to " + LIST_MOST + ", not " + q.get("limit"));
+        }
+        String before = q.get("before");
+        if (before != null && (!isId(before) || report(before) == null)) throw new Bad("before names a call kept here, not " + before);
+        List<Report> page = store != null ? store.list(state, limit + 1, before) : inMemory(state, limit + 1, before);
+        StringBuilder out = new StringBuilder("{\"calls\":[");
+        for (int i = 0; i < Math.min(limit, page.size()); i++) out.append(i == 0 ? "" : ",").append(json(page.get(i)).strip());
+        out.append("],\"next\":");
+        if (page.size() > limit) {
+            out.append('"').append("/calls?").append(state == null ? "" : "state=" + state + "&").append("limit=").append(limit)
+                .append("&before=").append(page.get(limit - 1).id()).append('"');
+        } else {
+            out.append("null");
+        }
+        json(exchange, 200, out.append("}\n").toString());
+    }
+
+    /** The query's parameters, each once at most, and only those named. */
+    private static Map<String, String> query(HttpExchange exchange, String... names) throws Bad {
+        Map<String, String> q = new LinkedHashMap<>();
+        String raw = exchange.getRequestURI().getRawQuery();
+        if (raw == null || raw.isEmpty()) return q;
+        for (String pair : raw.split("&")) {
+            String[] kv = pair.split("=", 2);
+            String name = decode(kv[0]), value = kv.length == 2 ? decode(kv[1]) : "";
+            if (!List.of(names).contains(name)) throw new Bad("this route takes " + String.join(", ", names) + ", not " + name);
+            if (q.put(name, value) != null) throw new Bad(name + " is given once at most");
+        }
+        return q;
+    }
+
+    private static String decode(String s) throws Bad {
+        try {
+            return URLDecoder.decode(s, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new Bad("a malformed % escape in the query");
+        }
+    }
+
+    private static void json(HttpExchange exchange, int status, String json) {
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.getResponseHeaders().set("Cache-Control", "no-store");
+        Replies.send(exchange, status, json.getBytes(StandardCharsets.UTF_8), Replies.hasBody(exchange));
     }
 
     private synchronized Report inMemory(String id) {
@@ -129,7 +355,24 @@ public final class Monitor implements Listener {
         return s == null ? null : s.report();
     }
 
-    private static String json(Report s) {
+    private synchronized List<Report> inMemory(String state, int limit, String before) {
+        forgetOld();
+        List<Report> page = new ArrayList<>();
+        boolean past = before == null;
+        for (State s : calls.sequencedValues().reversed()) {
+            if (!past) {
+                past = s.id.equals(before);
+                continue;
+            }
+            Report r = s.report();
+            if (state == null || state.equals(r.state())) page.add(r);
+            if (page.size() == limit) break;
+        }
+        return page;
+    }
+
+    /** A monitor's JSON: the fields it has always had, then attempts, next, group and tries. */
+    public static String json(Report s) {
         StringBuilder out = new StringBuilder("{\"id\":\"").append(s.id()).append("\",\"state\":\"").append(s.state())
             .append("\",\"accepted\":\"").append(s.accepted()).append('"')
             .append(",\"started\":").append(s.started() == null ? "null" : "\"" + s.started() + "\"")
@@ -140,6 +383,10 @@ public final class Monitor implements Listener {
             if (s.answer() != null) out.append(",\"answer\":").append(Json.bytes(s.answer())).append(",\"answer_bytes\":").append(s.answerBytes());
             if (s.note() != null) out.append(",\"note\":").append(Json.bytes(s.note()));
         }
+        out.append(",\"attempts\":").append(s.attempts())
+            .append(",\"next\":").append(s.next() == null ? "null" : "\"" + s.next() + "\"")
+            .append(",\"group\":").append(s.group() == null ? "null" : Json.bytes(s.group()))
+            .append(",\"tries\":[").append(s.tries() == null ? "" : s.tries()).append(']');
         return out.append("}\n").toString();
     }
 }

@@ -51,8 +51,8 @@ final class Rows {
         }
     }
 
-    /** The call a row keeps, with its body. */
-    static Store.Claimed decode(String id, byte[] request, byte[] body) {
+    /** The call a row keeps, with its body, at its attempt, as it was planned. */
+    static Store.Claimed decode(String id, byte[] request, byte[] body, int attempt, call.Plan plan) {
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(request));
             String method = read(in);
@@ -70,9 +70,9 @@ final class Rows {
             InetSocketAddress local = new InetSocketAddress(InetAddress.getByName(read(in)), in.readInt());
             String protocol = read(in);
             boolean secure = in.readBoolean();
-            Call call = new Call(id, method, uri, from, key);
+            Call call = new Call(id, method, uri, from, key, attempt);
             return new Store.Claimed(call, new Received(method, rawQuery, contentType, headers, body == null ? new byte[0] : body,
-                local, protocol, secure));
+                local, protocol, secure), plan);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

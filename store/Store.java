@@ -21,8 +21,10 @@ import java.util.function.Consumer;
 
 import call.Call;
 import call.Done;
+import call.Plan;
 import call.Received;
 import call.Report;
+import call.Try;
 import text.Shown;
 
 /**
@@ -42,7 +44,13 @@ public final class Store implements AutoCloseable {
     static final Duration POLL = Duration.ofMillis(200);
 
     /** A call taken from the store for this endpoint's workers. */
-    public record Claimed(Call call, Received received) {}
+    public record Claimed(Call call, Received received, Plan plan) {}
+
+    /** The columns added since the first version of the table, made on an older one as it is opened. */
+    private static final String[][] ADDED = {{"attempts", "INTEGER NOT NULL DEFAULT 0"}, {"max_attempts", "INTEGER NOT NULL DEFAULT 1"},
+        {"run_at_ms", "BIGINT"}, {"grp", "TEXT"}, {"tries", "TEXT"}, {"cancel", "INTEGER NOT NULL DEFAULT 0"}};
+    /** The failed column of a finished call: done, failed, or cancelled. */
+    static final int DONE = 0, FAILED = 1, CANCELLED = 2;
 
     private final boolean postgres;
     private final String table = "asynccall_calls";
@@ -71,6 +79,8 @@ public final class Store implements AutoCloseable {
     private volatile Consumer<Claimed> worker;
     /** Told the id of a call this endpoint works that another endpoint took over: its work here is to stop. */
     private volatile Consumer<String> takenOver = id -> { };
+    /** Told the id of a call this endpoint works that was cancelled (DELETE /calls/ID, here or at another endpoint): its work is to end. */
+    private volatile Consumer<String> cancelled = id -> { };
     /** The calls handed to this endpoint's workers and not yet let go (unhold). */
     private final java.util.Set<String> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean claiming = true;
@@ -240,9 +250,12 @@ public final class Store implements AutoCloseable {
                 + ", request " + blob + ", body " + blob
                 + ", status INTEGER NOT NULL, work_status INTEGER, exit_code INTEGER, answer " + blob
                 + ", answer_bytes BIGINT, note TEXT, failed INTEGER)");
+            addColumns(s);
             // Partial indexes: a finished call leaves the first, and only then enters the second.
             s.execute("CREATE INDEX IF NOT EXISTS " + table + "_unfinished ON " + table + " (state, seq) WHERE state < " + FINISHED);
             s.execute("CREATE INDEX IF NOT EXISTS " + table + "_finished ON " + table + " (finished_ms) WHERE state = " + FINISHED);
+            // A group's unfinished calls in arrival order: the first of them is the only one that may be taken.
+            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_groups ON " + table + " (grp, seq) WHERE state < " + FINISHED + " AND grp IS NOT NULL");
             if (postgres) join(s);
             writer.commit();
             if (!postgres) {
@@ -263,6 +276,17 @@ public final class Store implements AutoCloseable {
             writer.commit();
         }
         thread = Thread.ofPlatform().name("store").daemon(true).start(this::loop);
+    }
+
+    /** A table made by an earlier version gets the columns it lacks (their defaults: one attempt, now, no group). */
+    private void addColumns(Statement s) throws SQLException {
+        java.util.Set<String> have = new java.util.HashSet<>();
+        try (ResultSet r = s.executeQuery("SELECT * FROM " + table + " WHERE 1 = 0")) {
+            for (int i = 1; i <= r.getMetaData().getColumnCount(); i++) have.add(r.getMetaData().getColumnName(i).toLowerCase(java.util.Locale.ROOT));
+        }
+        for (String[] column : ADDED) {
+            if (!have.contains(column[0])) s.execute("ALTER TABLE " + table + " ADD COLUMN " + column[0] + " " + column[1]);
+        }
     }
 
     /** On SQLite: the calls the last serve was working on when it ended are queued again (a file is one serve's). */
@@ -361,6 +385,12 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /** Why the store cannot take calls now (for GET /health), or null while it can. */
+    public String unhealthy() {
+        String why = lost != null ? lost : full != null ? full : null;
+        return why != null ? why : disconnected != null ? "the store is unreachable (" + disconnected + ")" : null;
+    }
+
     /** Calls accepted and not finished, as last counted (about once a second) plus those accepted since. */
     public long backlog() {
         return backlog;
@@ -371,8 +401,9 @@ public final class Store implements AutoCloseable {
      * this one worked it (its lease ran out: this one was paused, or cut off), on the store's thread: both must
      * only hand on.
      */
-    public void work(Consumer<Claimed> worker, Consumer<String> takenOver) {
+    public void work(Consumer<Claimed> worker, Consumer<String> takenOver, Consumer<String> cancelled) {
         this.takenOver = takenOver;
+        this.cancelled = cancelled;
         this.worker = worker;
         ops.add(new Wake());
     }
@@ -406,17 +437,50 @@ public final class Store implements AutoCloseable {
      * Stores a call. The future completes, once committed, with null (a new call, queued or, when
      * working, held by this endpoint) or, when its Idempotency-Key was used before, that first call.
      */
-    public Storing accept(Call call, Received received, byte[] fingerprint, boolean working) {
-        Insert insert = new Insert(call, received, fingerprint, working);
+    public Storing accept(Call call, Received received, byte[] fingerprint, boolean working, Plan plan) {
+        Insert insert = new Insert(call, received, fingerprint, working, plan);
         ops.add(insert);
         return insert;
     }
 
-    /** Records a call's end (and drops its request); a key whose call was not worked on is let go, so that a retry may do it. */
-    public CompletableFuture<Void> finish(Done done, boolean letKeyGo) {
-        Finish finish = new Finish(done, letKeyGo);
+    /**
+     * Records a call's end and its last attempt (null: none was made), and drops its request unless it failed or was
+     * cancelled (kept to run again); a key whose call was not worked on is let go, so that a retry may do it.
+     */
+    public CompletableFuture<Void> finish(Done done, Try attempt, boolean letKeyGo) {
+        Finish finish = new Finish(done, attempt, letKeyGo);
         ops.add(finish);
         return finish.done;
+    }
+
+    /** A failed attempt whose call is tried again at next: queued for then, its attempt recorded. */
+    public CompletableFuture<Void> again(Done done, Try attempt, java.time.Instant next) {
+        Again again = new Again(done, attempt, next.toEpochMilli(), new CompletableFuture<>());
+        ops.add(again);
+        return again.done;
+    }
+
+    /** What a cancel found: was "cancelled" (now, when call is not null, or before), "working" (marked), "done", "failed", or null (no such call). */
+    public record Cancelled(String was, Call call) {}
+
+    /**
+     * Cancels a call: one waiting (queued, delayed, retrying) at once; one working is marked, and the endpoint working it
+     * ends its work.
+     */
+    public CompletableFuture<Cancelled> cancel(String id) {
+        Cancel cancel = new Cancel(id);
+        ops.add(cancel);
+        return cancel.done;
+    }
+
+    /**
+     * Queues again, with new attempts, the failed (or cancelled) calls: the one named (id), or those in state that ended
+     * at since or later (sinceMs; 0: all). Completes with how many.
+     */
+    public CompletableFuture<Long> rerun(String id, int state, long sinceMs) {
+        Rerun rerun = new Rerun(id, state, sinceMs);
+        ops.add(rerun);
+        return rerun.done;
     }
 
     /** A call this endpoint took and could not finish (a stop): queued again for the next start or another endpoint. */
@@ -432,28 +496,61 @@ public final class Store implements AutoCloseable {
         ops.add(new Wake());
     }
 
+    /** The columns a monitor shows, in the order report(ResultSet) reads them. */
+    private static final String REPORTED = "id, state, accepted_ms, started_ms, finished_ms, work_status, exit_code, answer, answer_bytes,"
+        + " note, failed, attempts, run_at_ms, grp, tries";
+
     /** The call as its monitor shows it, or null when the store has no such call. */
     public Report report(String id) throws SQLException {
+        List<Report> one = read("SELECT " + REPORTED + " FROM " + table + " WHERE id = ?", id);
+        return one.isEmpty() ? null : one.get(0);
+    }
+
+    /** Calls in a state (null: any), newest first, at most limit, accepted before the call before (null: from the newest). */
+    public List<Report> list(String state, int limit, String before) throws SQLException {
+        String where = state == null ? "1 = 1" : switch (state) {
+            case "queued" -> "state = " + QUEUED + " AND attempts = 0";
+            case "retrying" -> "state = " + QUEUED + " AND attempts > 0";
+            case "working" -> "state = " + WORKING;
+            case "done" -> "state = " + FINISHED + " AND failed = " + DONE;
+            case "failed" -> "state = " + FINISHED + " AND failed = " + FAILED;
+            case "cancelled" -> "state = " + FINISHED + " AND failed = " + CANCELLED;
+            default -> throw new IllegalArgumentException("no such state: " + state);
+        };
+        String sql = "SELECT " + REPORTED + " FROM " + table + " WHERE " + where
+            + (before == null ? "" : " AND seq < (SELECT seq FROM " + table + " WHERE id = ?)") + " ORDER BY seq DESC LIMIT " + limit;
+        return before == null ? read(sql) : read(sql, before);
+    }
+
+    private List<Report> read(String sql, String... params) throws SQLException {
         synchronized (lock) {
             if (reader == null) throw new SQLException("the store is not connected");
-            try (PreparedStatement q = reader.prepareStatement("SELECT state, accepted_ms, started_ms, finished_ms, work_status,"
-                + " exit_code, answer, answer_bytes, note, failed FROM " + table + " WHERE id = ?")) {
-                q.setString(1, id);
+            try (PreparedStatement q = reader.prepareStatement(sql)) {
+                for (int i = 0; i < params.length; i++) q.setString(i + 1, params[i]);
+                List<Report> reports = new ArrayList<>();
                 try (ResultSet r = q.executeQuery()) {
-                    Report report = null;
-                    if (r.next()) {
-                        byte[] answer = r.getBytes(7);
-                        boolean finished = r.getInt(1) == FINISHED;
-                        report = new Report(id, instant(r, 2), r.getInt(1) == QUEUED ? null : instant(r, 3),
-                            finished ? instant(r, 4) : null, status(r, 5), exit(r, 6),
-                            answer == null ? null : new String(answer, StandardCharsets.ISO_8859_1), r.getLong(8), r.getString(9),
-                            r.getInt(10) != 0);
-                    }
-                    reader.commit();
-                    return report;
+                    while (r.next()) reports.add(report(r));
                 }
+                reader.commit();
+                return reports;
             }
         }
+    }
+
+    /** A row as its monitor shows it (the columns of REPORTED). */
+    private static Report report(ResultSet r) throws SQLException {
+        int row = r.getInt(2), failed = r.getInt(11), attempts = r.getInt(12);
+        String state = switch (row) {
+            case QUEUED -> attempts == 0 ? "queued" : "retrying";
+            case WORKING -> "working";
+            default -> failed == CANCELLED ? "cancelled" : failed == FAILED ? "failed" : "done";
+        };
+        byte[] answer = r.getBytes(8);
+        boolean finished = row == FINISHED;
+        return new Report(r.getString(1), state, instant(r, 3), row == QUEUED && attempts == 0 ? null : instant(r, 4),
+            finished ? instant(r, 5) : null, status(r, 6), exit(r, 7),
+            answer == null ? null : new String(answer, StandardCharsets.ISO_8859_1), r.getLong(9), r.getString(10),
+            attempts, row == QUEUED ? instant(r, 13) : null, r.getString(14), r.getString(15) == null ? "" : r.getString(15));
     }
 
     /** A status: 0 (what a call not worked on, or still working, is written with) or NULL is none. */
@@ -518,13 +615,14 @@ public final class Store implements AutoCloseable {
 
     // The store's thread: everything given to it since its last commit, written in one transaction.
 
-    private sealed interface Op permits Insert, Finish, Requeue, Wake, Close {}
+    private sealed interface Op permits Insert, Finish, Again, Cancel, Rerun, Requeue, Wake, Close {}
 
     private final class Insert implements Op, Storing {
         final Call call;
         final Received received;
         final byte[] fingerprint;
         final boolean working;
+        final Plan plan;
         final CompletableFuture<Idempotency.Seen> done = new CompletableFuture<>();
         /** 0 waiting for the store, 1 in its transaction, 2 abandoned by its caller (never stored). */
         final AtomicInteger stage = new AtomicInteger();
@@ -532,7 +630,8 @@ public final class Store implements AutoCloseable {
         /** Taken by this endpoint as it is stored (a worker is free and no older call waits): no second query, no copy read back. */
         boolean taken;
 
-        Insert(Call call, Received received, byte[] fingerprint, boolean working) {
+        Insert(Call call, Received received, byte[] fingerprint, boolean working, Plan plan) {
+            this.plan = plan;
             this.call = call;
             this.received = received;
             this.fingerprint = fingerprint;
@@ -550,9 +649,39 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    private record Finish(Done end, boolean letKeyGo, CompletableFuture<Void> done) implements Op {
-        Finish(Done end, boolean letKeyGo) {
-            this(end, letKeyGo, new CompletableFuture<>());
+    private record Finish(Done end, Try attempt, boolean letKeyGo, CompletableFuture<Void> done) implements Op {
+        Finish(Done end, Try attempt, boolean letKeyGo) {
+            this(end, attempt, letKeyGo, new CompletableFuture<>());
+        }
+    }
+
+    private record Again(Done end, Try attempt, long nextMs, CompletableFuture<Void> done) implements Op {}
+
+    private static final class Cancel implements Op {
+        final String id;
+        final CompletableFuture<Cancelled> done = new CompletableFuture<>();
+        String was;
+        Call call;
+        /** A call of this endpoint's that is working: its worker is told once the mark is committed. */
+        boolean ours;
+
+        Cancel(String id) {
+            this.id = id;
+        }
+    }
+
+    /** id: that call; null: those in state that ended at sinceMs or later. */
+    private static final class Rerun implements Op {
+        final String id;
+        final int state;
+        final long sinceMs;
+        final CompletableFuture<Long> done = new CompletableFuture<>();
+        long count;
+
+        Rerun(String id, int state, long sinceMs) {
+            this.id = id;
+            this.state = state;
+            this.sinceMs = sinceMs;
         }
     }
 
@@ -658,7 +787,9 @@ public final class Store implements AutoCloseable {
             boolean waiting = turn.take() ? taken.size() == turn.free() : mayWait;
             waiting |= place(batch, turn.free() - taken.size(), holdingBytes.get() + bytes(taken));
             for (Op op : batch) apply(op, turn.now());
+            if (turn.poll() && postgres && !held.isEmpty()) endCancelled();
             if (turn.count()) {
+                sweepCancelled(turn.now());
                 backlog = count("state < " + FINISHED);
                 delete(turn.now());
             }
@@ -740,7 +871,8 @@ public final class Store implements AutoCloseable {
         for (Op op : batch) {
             if (!(op instanceof Insert i) || i.working) continue;
             long body = i.received.body().length;
-            i.taken = room > 0 && (bytes == 0 || bytes + body <= budget);
+            // A call for later, or of a group, waits for its time or its turn in the store's queue.
+            i.taken = room > 0 && (bytes == 0 || bytes + body <= budget) && i.plan.notBefore() == null && i.plan.group() == null;
             if (i.taken) {
                 room--;
                 bytes += body;
@@ -762,10 +894,17 @@ public final class Store implements AutoCloseable {
         for (Op op : batch) {
             if (op instanceof Insert i) {
                 if (i.seen == null) backlog++;
-                if (i.seen == null && i.taken) taken.add(new Claimed(i.call, i.received));
+                if (i.seen == null && i.taken) taken.add(new Claimed(i.call, i.received, i.plan));
                 i.done.complete(i.seen);
             } else if (op instanceof Finish f) {
                 f.done.complete(null);
+            } else if (op instanceof Again a) {
+                a.done.complete(null);
+            } else if (op instanceof Cancel c) {
+                if (c.ours) cancelled.accept(c.id);
+                c.done.complete(new Cancelled(c.was, c.call));
+            } else if (op instanceof Rerun r) {
+                r.done.complete(r.count);
             }
         }
         batch.clear();
@@ -798,9 +937,12 @@ public final class Store implements AutoCloseable {
             insert(i, now);
         } else if (op instanceof Finish f) {
             Done d = f.end();
+            int failed = d.cancelled() ? CANCELLED : d.failed() ? FAILED : DONE;
+            // A failed or cancelled call keeps its request, to run again (POST /calls/ID/retry).
             PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", finished_ms = ?,"
                 + " status = CASE WHEN status = 0 THEN ? ELSE status END, work_status = ?, exit_code = ?, answer = ?, answer_bytes = ?,"
-                + " note = ?, failed = ?, request = NULL, body = NULL, owner = NULL"
+                + " note = ?, failed = ?, request = CASE WHEN ? = 1 THEN request END, body = CASE WHEN ? = 1 THEN body END,"
+                + " owner = NULL, run_at_ms = NULL, cancel = 0, attempts = attempts + ?, " + TRIED
                 + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ? AND owner = ?");
             u.setLong(1, now);
             u.setInt(2, d.status());
@@ -810,9 +952,13 @@ public final class Store implements AutoCloseable {
             u.setBytes(5, answer == null ? null : answer.getBytes(StandardCharsets.ISO_8859_1));
             u.setLong(6, d.answerBytes());
             u.setString(7, d.note() == null ? null : d.note().replace('\0', '\uFFFD')); // PostgreSQL's text has no NUL
-            u.setInt(8, d.failed() ? 1 : 0);
-            u.setString(9, d.call().id());
-            u.setString(10, owner);
+            u.setInt(8, failed);
+            u.setInt(9, failed == DONE ? 0 : 1);
+            u.setInt(10, failed == DONE ? 0 : 1);
+            u.setInt(11, f.attempt() == null ? 0 : 1);
+            tried(u, 12, f.attempt());
+            u.setString(14, d.call().id());
+            u.setString(15, owner);
             if (u.executeUpdate() > 0) {
                 backlog--;
             } else {
@@ -821,6 +967,25 @@ public final class Store implements AutoCloseable {
                     + lease.toMillis() / 1000.0 + " s ran out: this endpoint was paused, or cut off from the store): its work may be"
                     + " done twice; the other endpoint's end stands");
             }
+        } else if (op instanceof Again a) {
+            Done d = a.end();
+            PreparedStatement u = sql("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL, lease_until = NULL, run_at_ms = ?,"
+                + " work_status = ?, exit_code = ?, note = ?, attempts = attempts + 1, " + TRIED + " WHERE id = ? AND owner = ? AND state = " + WORKING);
+            u.setLong(1, a.nextMs());
+            u.setInt(2, d.workStatus().orElse(0));
+            if (d.exit().isEmpty()) u.setNull(3, java.sql.Types.INTEGER); else u.setInt(3, d.exit().getAsInt());
+            u.setString(4, d.note() == null ? null : d.note().replace('\0', '\uFFFD'));
+            tried(u, 5, a.attempt());
+            u.setString(7, d.call().id());
+            u.setString(8, owner);
+            if (u.executeUpdate() == 0) {
+                log.accept("The call " + d.call().id() + " was taken over by another endpoint while this one worked it (its lease of "
+                    + lease.toMillis() / 1000.0 + " s ran out): its attempt here is not counted; the other endpoint's stands");
+            }
+        } else if (op instanceof Cancel c) {
+            cancel(c, now);
+        } else if (op instanceof Rerun r) {
+            rerun(r);
         } else if (op instanceof Requeue r) {
             PreparedStatement u = sql("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
                 + " WHERE id = ? AND owner = ? AND state = " + WORKING);
@@ -830,10 +995,71 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /** Appends an attempt (JSON) to a call's tries: two parameters from at. */
+    private static final String TRIED = "tries = COALESCE(tries || ',' || CAST(? AS TEXT), tries, CAST(? AS TEXT))";
+
+    private static void tried(PreparedStatement u, int at, Try attempt) throws SQLException {
+        String json = attempt == null ? null : attempt.json();
+        u.setString(at, json);
+        u.setString(at + 1, json);
+    }
+
+    /** A waiting call cancelled at once; a working one marked, for the endpoint working it to end (this one: told after the commit). */
+    private void cancel(Cancel c, long now) throws SQLException {
+        PreparedStatement q = sql("SELECT state, failed, owner, request FROM " + table + " WHERE id = ?" + (postgres ? " FOR UPDATE" : ""));
+        q.setString(1, c.id);
+        int state, failed;
+        String by;
+        byte[] request;
+        try (ResultSet r = q.executeQuery()) {
+            if (!r.next()) return; // was: null, no such call
+            state = r.getInt(1);
+            failed = r.getInt(2);
+            by = r.getString(3);
+            request = r.getBytes(4);
+        }
+        if (state == FINISHED) {
+            c.was = failed == CANCELLED ? "cancelled" : failed == FAILED ? "failed" : "done";
+        } else if (state == QUEUED) {
+            PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", failed = " + CANCELLED + ", note = '" + Done.CANCELLED
+                + "', finished_ms = ?, run_at_ms = NULL, owner = NULL, status = CASE WHEN status = 0 THEN 202 ELSE status END WHERE id = ?");
+            u.setLong(1, now);
+            u.setString(2, c.id);
+            u.executeUpdate();
+            backlog--;
+            c.was = "cancelled";
+            c.call = Rows.decode(c.id, request, null, 1, Plan.ONCE).call(); // for the log and the events: its end
+        } else {
+            PreparedStatement u = sql("UPDATE " + table + " SET cancel = 1 WHERE id = ?");
+            u.setString(1, c.id);
+            u.executeUpdate();
+            c.was = "working";
+            c.ours = owner.equals(by);
+        }
+    }
+
+    /** Failed (or cancelled) calls whose request is kept, queued again with new attempts and their old id. */
+    private void rerun(Rerun r) throws SQLException {
+        String again = "UPDATE " + table + " SET state = " + QUEUED + ", attempts = 0, run_at_ms = NULL, finished_ms = NULL, started_ms = NULL,"
+            + " failed = 0, cancel = 0, status = 202, work_status = NULL, exit_code = NULL, answer = NULL, answer_bytes = NULL, note = NULL,"
+            + " owner = NULL WHERE state = " + FINISHED + " AND body IS NOT NULL AND request IS NOT NULL AND ";
+        PreparedStatement u;
+        if (r.id != null) {
+            u = sql(again + "id = ? AND failed IN (" + FAILED + ", " + CANCELLED + ")");
+            u.setString(1, r.id);
+        } else {
+            u = sql(again + "failed = ? AND finished_ms >= ?");
+            u.setInt(1, r.state);
+            u.setLong(2, r.sinceMs);
+        }
+        r.count = u.executeUpdate();
+        backlog += r.count;
+    }
+
     private void insert(Insert i, long now) throws SQLException {
         String conflict = i.call.key() == null ? "" : " ON CONFLICT (idem_key) DO NOTHING";
-        PreparedStatement u = sql("INSERT INTO " + table + " (id, idem_key, fingerprint, state, owner,"
-            + " lease_until, accepted_ms, started_ms, request, body, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict);
+        PreparedStatement u = sql("INSERT INTO " + table + " (id, idem_key, fingerprint, state, owner, lease_until, accepted_ms,"
+            + " started_ms, request, body, status, max_attempts, run_at_ms, grp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict);
         u.setString(1, i.call.id());
         u.setString(2, i.call.key());
         u.setBytes(3, i.fingerprint);
@@ -846,6 +1072,9 @@ public final class Store implements AutoCloseable {
         u.setBytes(9, Rows.encode(i.call, i.received));
         u.setBytes(10, i.received.body());
         u.setInt(11, i.working ? 0 : 202);
+        u.setInt(12, i.plan.attempts());
+        if (i.plan.notBefore() == null) u.setNull(13, java.sql.Types.BIGINT); else u.setLong(13, i.plan.notBefore().toEpochMilli());
+        u.setString(14, i.plan.group());
         if (u.executeUpdate() > 0) return;
         PreparedStatement q = sql("SELECT fingerprint, status, id FROM " + table + " WHERE idem_key = ?");
         q.setString(1, i.call.key());
@@ -863,8 +1092,8 @@ public final class Store implements AutoCloseable {
     private List<Claimed> take(int free, long now, boolean poll) throws SQLException {
         List<Claimed> taken = new ArrayList<>();
         if (poll && postgres) {
-            PreparedStatement q = sql("SELECT seq, octet_length(body) FROM " + table + " WHERE state = " + WORKING
-                + " AND lease_until < ? AND owner <> ? ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED");
+            PreparedStatement q = sql("SELECT seq, octet_length(body), grp FROM " + table + " WHERE state = " + WORKING
+                + " AND lease_until < ? AND owner <> ? AND cancel = 0 ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED");
             q.setLong(1, now);
             q.setString(2, owner);
             q.setInt(3, free);
@@ -875,20 +1104,47 @@ public final class Store implements AutoCloseable {
             }
         }
         if (taken.size() < free) {
-            PreparedStatement q = sql("SELECT seq, " + (postgres ? "octet_length" : "length") + "(body) FROM " + table
-                + " WHERE state = " + QUEUED + " ORDER BY seq LIMIT ?" + (postgres ? " FOR UPDATE SKIP LOCKED" : ""));
-            q.setInt(1, free - taken.size());
-            take(q, taken);
+            // Due, and first of its group: no call of its group before it unfinished, and none working.
+            PreparedStatement q = queued("(grp IS NULL OR NOT EXISTS (SELECT 1 FROM " + table + " o WHERE o.grp = c.grp AND o.state < "
+                + FINISHED + " AND (o.seq < c.seq OR o.state = " + WORKING + ")))", now, free - taken.size());
+            // On PostgreSQL, endpoints taking calls of one group at once could each see the other's not yet taken: grouped calls
+            // are taken by one endpoint at a time, the one that holds the lock of groups (never waited for: no deadlock).
+            if (!take(q, taken, !postgres)) take(groupLock() ? q : queued("grp IS NULL", now, free - taken.size()), taken, true);
         }
         return taken;
     }
 
-    /** Takes the calls the query names (seq, body length) while they fit in memory. */
+    /** The queued calls that are due and meet a condition, oldest first, at most limit. */
+    private PreparedStatement queued(String condition, long now, int limit) throws SQLException {
+        PreparedStatement q = sql("SELECT seq, " + (postgres ? "octet_length" : "length") + "(body), grp FROM " + table + " c"
+            + " WHERE state = " + QUEUED + " AND cancel = 0 AND (run_at_ms IS NULL OR run_at_ms <= ?) AND " + condition
+            + " ORDER BY seq LIMIT ?" + (postgres ? " FOR UPDATE SKIP LOCKED" : ""));
+        q.setLong(1, now);
+        q.setInt(2, limit);
+        return q;
+    }
+
+    /** Takes PostgreSQL's lock of groups for this transaction if no other endpoint holds it; whether it did. */
+    private boolean groupLock() throws SQLException {
+        try (ResultSet r = sql("SELECT pg_try_advisory_xact_lock(20261205)").executeQuery()) {
+            return r.next() && r.getBoolean(1);
+        }
+    }
+
     private void take(PreparedStatement candidates, List<Claimed> into) throws SQLException {
+        take(candidates, into, true);
+    }
+
+    /**
+     * Takes the calls the query names (seq, body length, group) while they fit in memory; returns false, taking none,
+     * when grouped calls are among them and the caller does not yet hold the lock of groups (grouped).
+     */
+    private boolean take(PreparedStatement candidates, List<Claimed> into, boolean grouped) throws SQLException {
         List<Long> chosen = new ArrayList<>();
         long bytes = holdingBytes.get() + bytes(into);
         try (ResultSet r = candidates.executeQuery()) {
             while (r.next()) {
+                if (!grouped && r.getString(3) != null) return false;
                 long body = r.getLong(2);
                 if (bytes > 0 && bytes + body > budget) break; // the rest wait for memory (one at least is taken)
                 bytes += body;
@@ -896,7 +1152,7 @@ public final class Store implements AutoCloseable {
             }
         }
         PreparedStatement u = sql("UPDATE " + table + " SET state = " + WORKING + ", owner = ?, lease_until = ?, started_ms = ?"
-            + " WHERE seq = ? RETURNING id, request, body");
+            + " WHERE seq = ? RETURNING id, request, body, attempts, max_attempts, run_at_ms, grp");
         long now = System.currentTimeMillis();
         for (long seq : chosen) {
             u.setString(1, owner);
@@ -904,9 +1160,14 @@ public final class Store implements AutoCloseable {
             u.setLong(3, now);
             u.setLong(4, seq);
             try (ResultSet r = u.executeQuery()) {
-                while (r.next()) into.add(Rows.decode(r.getString(1), r.getBytes(2), r.getBytes(3)));
+                while (r.next()) {
+                    long at = r.getLong(6);
+                    Plan plan = new Plan(r.getInt(5), r.wasNull() ? null : java.time.Instant.ofEpochMilli(at), r.getString(7));
+                    into.add(Rows.decode(r.getString(1), r.getBytes(2), r.getBytes(3), r.getInt(4) + 1, plan));
+                }
             }
         }
+        return true;
     }
 
     private static long bytes(List<Claimed> calls) {
@@ -978,6 +1239,28 @@ public final class Store implements AutoCloseable {
         if (same > 0) log.accept("The store's queue is served by " + Shown.plural(same, "other endpoint") + " with the same token and --keep");
     }
 
+    /** Calls of this endpoint's that another endpoint cancelled while they work here: their workers are told (again until they end). */
+    private void endCancelled() throws SQLException {
+        PreparedStatement q = sql("SELECT id FROM " + table + " WHERE state = " + WORKING + " AND owner = ? AND cancel = 1");
+        q.setString(1, owner);
+        try (ResultSet r = q.executeQuery()) {
+            while (r.next()) cancelled.accept(r.getString(1));
+        }
+    }
+
+    /**
+     * Calls cancelled while working that did not end as such (their endpoint stopped, or died and its lease ran out)
+     * are ended cancelled, never worked again.
+     */
+    private void sweepCancelled(long now) throws SQLException {
+        PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", failed = " + CANCELLED + ", note = '" + Done.CANCELLED
+            + "', finished_ms = ?, owner = NULL, run_at_ms = NULL WHERE cancel = 1 AND (state = " + QUEUED + " OR (state = " + WORKING
+            + " AND lease_until < ?))");
+        u.setLong(1, now);
+        u.setLong(2, now);
+        u.executeUpdate();
+    }
+
     /** Finished calls older than --keep go, and their keys with them. */
     private void delete(long now) throws SQLException {
         PreparedStatement u = sql("DELETE FROM " + table + " WHERE state = " + FINISHED + " AND finished_ms < ?");
@@ -1029,6 +1312,8 @@ public final class Store implements AutoCloseable {
         for (Op op : batch) {
             if (op instanceof Insert i) i.done.completeExceptionally(e);
             else if (op instanceof Close c) c.done.completeExceptionally(e);
+            else if (op instanceof Cancel c) c.done.completeExceptionally(e);
+            else if (op instanceof Rerun r) r.done.completeExceptionally(e);
             else if (!(op instanceof Wake)) retry.add(op);
         }
         try {
@@ -1049,6 +1334,7 @@ public final class Store implements AutoCloseable {
                 }
                 each.remove();
                 if (op instanceof Finish f) f.done.complete(null);
+                if (op instanceof Again a) a.done.complete(null);
             } catch (Exception | Error e) {
                 synchronized (lock) {
                     rollback();

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ExamplesTest {
 
     @Test
-    void webhookRelaysEachCallAsJsonAndTriesAgainWithBackoffUntilItIsTaken() throws Exception {
+    void webhookRelaysEachCallAsJsonAndServeTriesItAgainWithBackoffUntilItIsTaken() throws Exception {
         BlockingQueue<String> received = new LinkedBlockingQueue<>();
         AtomicInteger tries = new AtomicInteger();
         HttpServer hook = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -37,7 +37,7 @@ class ExamplesTest {
         });
         hook.start();
         try (ServeProcess relay = new ServeProcess("./jbang examples/webhook.java", "", Map.of(),
-                "127.0.0.1:0", "--to", "http://127.0.0.1:" + hook.getAddress().getPort() + "/hook")) {
+                "127.0.0.1:0", "--backoff", "0.2,0.5", "--to", "http://127.0.0.1:" + hook.getAddress().getPort() + "/hook")) {
             String answer = Support.raw(relay.port, "POST /res.php?order=17 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPrefer: respond-async\r\n"
                 + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 30\r\n\r\nto=ann%40example.com&n%5B%5D=1");
             assertEquals(202, Support.status(answer), answer);
@@ -45,7 +45,7 @@ class ExamplesTest {
             assertNotNull(got, "the webhook never came");
             assertEquals("application/json {\"method\":\"POST\",\"data\":{\"order\":\"17\",\"to\":\"ann@example.com\",\"n\":{\"0\":\"1\"}}}", got);
             Done done = relay.calls.await(d -> d.note() == null && d.workStatus().equals(OptionalInt.of(200)), Duration.ofSeconds(10));
-            assertTrue(done.answer().matches("relayed to http://127\\.0\\.0\\.1:\\d+/hook: 200 after 3 tries\n"), done.answer());
+            assertTrue(done.answer().matches("relayed to http://127\\.0\\.0\\.1:\\d+/hook: 200 at attempt 3\n"), done.answer());
             assertEquals(3, tries.get());
         } finally {
             hook.stop(0);

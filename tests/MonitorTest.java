@@ -38,7 +38,8 @@ class MonitorTest {
             String done = get(server, second);
             String body = Support.body(done);
             assertTrue(body.matches("\\{\"id\":\"[0-9a-f]{32}\",\"state\":\"done\",\"accepted\":\"[^\"]+Z\",\"started\":\"[^\"]+Z\",\"finished\":\"[^\"]+Z\","
-                + "\"status\":200,\"answer\":\"Array\\\\n\\(\\\\n    \\[method\\] => GET\\\\n.*\",\"answer_bytes\":\\d+}\n"), body);
+                + "\"status\":200,\"answer\":\"Array\\\\n\\(\\\\n    \\[method\\] => GET\\\\n.*\",\"answer_bytes\":\\d+,"
+                + "\"attempts\":1,\"next\":null,\"group\":null,\"tries\":\\[\\{\"attempt\":1,\"started\":\"[^\"]+Z\",\"finished\":\"[^\"]+Z\",\"status\":200}]}\n"), body);
             assertTrue(body.contains("[n] => 2\\n"), body);
             assertTrue(!done.toLowerCase(Locale.ROOT).contains("retry-after"), done);
             assertEquals(200, Support.status(get(server, first)));
@@ -49,7 +50,7 @@ class MonitorTest {
 
     @Test
     void aFailedCommandsMonitorSaysFailedWithItsExitAndWithATokenTheMonitorNeedsIt() throws Exception {
-        try (TestServer server = new TestServer("--run", "echo nope >&2; exit 4")) {
+        try (TestServer server = new TestServer("--run", "echo nope >&2; exit 4", "--attempts", "1")) {
             String location = monitor(get(server, "/res.php", "Prefer: respond-async\r\n"));
             server.calls.await(d -> d.exit().equals(OptionalInt.of(4)), Duration.ofSeconds(10));
             String body = Support.body(get(server, location));
