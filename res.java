@@ -19,8 +19,8 @@ import http.Bearer;
 import http.Replies;
 import http.RequestBody;
 import php.Php;
-import queue.Groups;
 import queue.Kept;
+import queue.Line;
 import store.Idempotency;
 import store.Store;
 
@@ -123,10 +123,8 @@ public class res implements HttpHandler {
     private int storing;
     /** Set by a stop once its grace is over: a taken call whose work ends now goes back to the store. */
     private volatile boolean abandoning;
-    /** Without a store: the calls answered 202 and not ended, by id (to cancel them), their groups, and the failed ones kept. */
-    private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
-    private final Groups groups = new Groups();
-    private final Kept kept;
+    /** Without a store: the calls answered 202, worked, retried, cancelled and kept to run again. */
+    private final Line line;
     /** With a store: the calls cancelled while this endpoint works them. */
     private final Set<String> cancelling = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -150,23 +148,9 @@ public class res implements HttpHandler {
         this.keys = settings.keys() == 0 ? null : new Idempotency(settings.keys());
         this.background = background;
         this.listener = listener;
-        this.kept = new Kept(10_000, heldLimit / 4, settings.keep());
-    }
-
-    /** A call answered 202 without a store, until it ends: what it needs to be worked, and to be cancelled. */
-    private static final class Pending {
-        final Call call;
-        final Received received;
-        final Plan plan;
-        volatile Thread thread;
-        volatile boolean cancelled;
-        final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
-
-        Pending(Call call, Received received, Plan plan) {
-            this.call = call;
-            this.received = received;
-            this.plan = plan;
-        }
+        // A failed call's request kept to run again: 10,000 of them, a sixteenth of the heap, at most.
+        this.line = new Line(background, listener, settings.backoff(), (call, received) -> workOrFail(call, received, null, status -> { }),
+            new Kept(10_000, heldLimit / 4, settings.keep()));
     }
 
     /** An answer that ends a call before any work: its status and its text (also the log's note). */
@@ -230,92 +214,26 @@ public class res implements HttpHandler {
         IntConsumer beforeAnswer = ownsKey ? status -> keys.done(call.key(), status) : status -> { };
         if (async) {
             beforeAnswer.accept(202);
-            Pending p = pend(call, received, plan);
             accept(exchange, call);
             exchange.close();
-            work(p, ownsKey);
+            work(call, received, plan, ownsKey);
             return null;
         }
-        return recordKeyOutcome(workOrFail(call, received, exchange, beforeAnswer), ownsKey);
+        java.time.Instant started = java.time.Instant.now();
+        Done done = recordKeyOutcome(workOrFail(call, received, exchange, beforeAnswer), ownsKey);
+        notifyListener(l -> l.tried(done, Try.of(done, started), null));
+        return done;
     }
 
-    /** A call answered 202 (or run again) without a store: pending, in its group's line, its plan told. */
-    private Pending pend(Call call, Received received, Plan plan) {
-        Pending p = new Pending(call, received, plan);
-        pending.put(call.id(), p);
-        groups.join(plan.group(), call.id());
-        if (!plan.equals(Plan.ONCE)) notifyListener(l -> l.planned(call, plan));
-        return p;
-    }
-
-    /** The work of a pending call goes on in a thread of its own, which holds what the call received but not its exchange. */
-    private void work(Pending p, boolean ownsKey) {
-        background.execute(() -> {
-            try {
-                Done end = attempts(p);
-                // A key's call that was stopped before its work is let go, so that a retry may do it; one that failed stays with it.
-                if (ownsKey && STOPPED.equals(end.note())) keys.forget(p.call.key());
-                finish(end, p.received.body().length);
-            } finally {
-                p.ended.countDown(); // after the monitor is told: a cancel answers with the end
-            }
+    /** A call answered 202 (or run again) without a store joins the line, which works it; its end is counted here. */
+    private void work(Call call, Received received, Plan plan, boolean ownsKey) {
+        line.start(call, received, plan, end -> {
+            // A key's call that was stopped before its work is let go, so that a retry may do it; one that failed stays with it.
+            if (ownsKey && Line.STOPPED.equals(end.note())) keys.forget(call.key());
+            finish(end, received.body().length);
         });
     }
 
-    /**
-     * The attempts at a pending call: its turn in its group, then each attempt when it is due, until one is done, the
-     * work gives up, the attempts run out, or it is cancelled. A failed or cancelled call is kept to run again.
-     */
-    private Done attempts(Pending p) {
-        p.thread = Thread.currentThread();
-        Call call = p.call;
-        Done end = null;
-        try {
-            if (p.cancelled) throw new InterruptedException();
-            groups.awaitTurn(p.plan.group(), call.id());
-            java.time.Instant at = p.plan.notBefore();
-            for (int n = 1; end == null; n++) {
-                if (at != null) sleepUntil(at);
-                java.time.Instant started = java.time.Instant.now();
-                Done d = workOrFail(call.attempt(n), p.received, null, status -> { });
-                Verdict verdict = Verdict.of(d);
-                if (p.cancelled && verdict != Verdict.DONE) throw new InterruptedException();
-                if (p.cancelled) Thread.interrupted(); // done before the cancel could end it: done it is
-                if (Thread.currentThread().isInterrupted()) return d; // a stop: the work was cut
-                at = verdict == Verdict.AGAIN && n < p.plan.attempts() ? nextAttempt(n, d) : null;
-                Try attempt = Try.of(d, started);
-                java.time.Instant next = at;
-                notifyListener(l -> l.tried(d, attempt, next));
-                if (at == null) end = d;
-            }
-        } catch (InterruptedException e) {
-            if (!p.cancelled) {
-                Thread.currentThread().interrupt();
-                return Done.refused(call, 202, STOPPED);
-            }
-            Thread.interrupted();
-            end = Done.refused(call, 202, Done.CANCELLED);
-        } finally {
-            groups.leave(p.plan.group(), call.id());
-            pending.remove(call.id());
-        }
-        if (end.failed()) kept.add(call, p.received, p.plan, end.cancelled());
-        return end;
-    }
-
-    private static void sleepUntil(java.time.Instant at) throws InterruptedException {
-        for (Duration left; (left = Duration.between(java.time.Instant.now(), at)).isPositive(); ) Thread.sleep(left);
-    }
-
-    /** When a failed attempt's call is tried again: after the backoff, and not before its work's Retry-After. */
-    private java.time.Instant nextAttempt(int failures, Done d) {
-        Duration wait = settings.backoff().after(failures);
-        if (d.retryAfter() != null && d.retryAfter().compareTo(wait) > 0) wait = d.retryAfter();
-        return java.time.Instant.now().plus(wait);
-    }
-
-    /** The note of a call a stop cut before its work was done. */
-    static final String STOPPED = "stopped before the work was done";
 
     /**
      * With a store: the call (and its key) is committed before any answer. A 202's work is done by
@@ -389,6 +307,8 @@ public class res implements HttpHandler {
     public void startWorking() {
         if (store == null) return;
         store.work(taken -> {
+            // On the store's thread, as its cancels are told: one told before this take (a late one of its last) is not this one's.
+            cancelling.remove(taken.call().id());
             try {
                 background.execute(() -> workTaken(taken));
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
@@ -396,55 +316,74 @@ public class res implements HttpHandler {
                 store.unhold(taken.call().id(), taken.received().body().length);
             }
         }, id -> {
-            Thread worker = workingTaken.get(id);
-            if (worker != null) worker.interrupt(); // as a stop does: not finished here, and not queued again (not ours)
+            interrupt(id); // as a stop does: not finished here, and not queued again (not ours)
         }, id -> {
-            if (!cancelling.add(id)) return; // told already
-            Thread worker = workingTaken.get(id);
-            if (worker != null) worker.interrupt();
+            if (cancelling.add(id)) interrupt(id); // once: the store tells it again while the work ends
+        });
+    }
+
+    /** Interrupts the work of a taken call, only while its worker is listed: once it has left the list, what it was told is all. */
+    private void interrupt(String id) {
+        workingTaken.computeIfPresent(id, (k, worker) -> {
+            worker.interrupt();
+            return worker;
         });
     }
 
     /**
-     * A call taken from the store: worked, and its end committed before it is told. A stop that
-     * interrupts its work leaves it in the store, queued for the next start or another endpoint.
+     * A call taken from the store: worked, and its end committed before it is told: done, failed, queued again for its
+     * next attempt, or cancelled. A stop (or another endpoint's take-over) that interrupts its work leaves it in the store.
      */
     private void workTaken(Store.Claimed taken) {
         Call call = taken.call();
         long bytes = taken.received().body().length;
+        Thread worker = Thread.currentThread();
         countWorking(bytes);
-        workingTaken.put(call.id(), Thread.currentThread());
+        workingTaken.put(call.id(), worker);
         try {
-            if (cancelling.contains(call.id())) Thread.currentThread().interrupt(); // cancelled before its worker began
+            if (cancelling.contains(call.id())) worker.interrupt(); // cancelled before its worker began
             java.time.Instant started = java.time.Instant.now();
             Done worked = workOrFail(call, taken.received(), null, status -> { });
-            Verdict verdict = Verdict.of(worked);
-            boolean cancelled = cancelling.remove(call.id()) && verdict != Verdict.DONE;
-            if (!cancelled && (Thread.currentThread().isInterrupted() || abandoning)) {
+            workingTaken.remove(call.id(), worker); // no interrupt comes after this: a cancel from here on finds the call's row
+            boolean cancelled = cancelling.remove(call.id());
+            if (!cancelled && (worker.isInterrupted() || abandoning)) {
                 store.requeue(call.id());
                 return;
             }
             Thread.interrupted(); // a cancel's: this thread goes on to record the end
-            Done done = cancelled ? worked.noted(Done.CANCELLED) : worked;
-            java.time.Instant next = !cancelled && verdict == Verdict.AGAIN && call.attempt() < taken.plan().attempts()
-                ? nextAttempt(call.attempt(), done) : null;
+            Verdict verdict = Verdict.of(worked);
+            boolean cut = cancelled && verdict != Verdict.DONE; // done before the cancel could end it: done it is
+            java.time.Instant next = !cut && verdict == Verdict.AGAIN && call.attempt() < taken.plan().attempts()
+                ? settings.backoff().next(call.attempt(), worked.retryAfter()) : null;
+            Done done = cut ? worked.noted(Done.CANCELLED) : next == null ? Line.ended(worked, verdict) : worked;
             Try attempt = Try.of(done, started);
-            notifyListener(l -> l.tried(done, attempt, next));
-            java.util.concurrent.CompletableFuture<Void> stored = next != null ? store.again(done, attempt, next)
-                : store.finish(done, attempt, false);
-            try {
-                stored.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt(); // a stop: the store writes what it was given before it closes
-            } catch (java.util.concurrent.ExecutionException e) {
-                // never: an end that fails to be written is written again
+            if (next != null && Boolean.TRUE.equals(written(store.again(done, attempt, next)))) {
+                notifyListener(l -> l.tried(done, attempt, null));
+                notifyListener(l -> l.done(done.noted(Done.CANCELLED))); // a cancel came as the attempt ended
+            } else if (next != null) {
+                notifyListener(l -> l.tried(done, attempt, next));
+            } else {
+                written(store.finish(done, attempt, false));
+                notifyListener(l -> l.tried(done, attempt, null));
+                notifyListener(l -> l.done(done));
             }
-            if (next == null) notifyListener(l -> l.done(done));
         } finally {
+            workingTaken.remove(call.id(), worker);
             cancelling.remove(call.id());
-            workingTaken.remove(call.id());
             store.unhold(call.id(), bytes);
             countDone(bytes);
+        }
+    }
+
+    /** What the store made of an end it was given, once written; null when a stop cut the wait (the store writes it before it closes). */
+    private static <T> T written(java.util.concurrent.CompletableFuture<T> write) {
+        try {
+            return write.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return write.getNow(null);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e.getCause()); // never: an end that fails to be written is written again
         }
     }
 
@@ -495,7 +434,7 @@ public class res implements HttpHandler {
         } catch (InterruptedException stopping) {
             Thread.currentThread().interrupt();
             if (exchange != null) Replies.send(exchange, 503, "Service Unavailable: the server is stopping\n", true);
-            return Done.refused(call, exchange == null ? 202 : 503, STOPPED);
+            return Done.refused(call, exchange == null ? 202 : 503, Line.STOPPED);
         } catch (Exception e) {
             result = Result.text(500, "Internal Server Error\n", "failed: " + e);
         }
@@ -711,10 +650,13 @@ public class res implements HttpHandler {
         return working;
     }
 
-    /** Waits until no call is working, at most until deadline (System.nanoTime); returns how many still are. */
+    /**
+     * Waits until no call is working, at most until deadline (System.nanoTime); returns how many still are. Calls waiting
+     * for their time or their group's turn (without a store) are not waited for: they would wait past any grace.
+     */
     public synchronized int awaitIdle(long deadline) throws InterruptedException {
-        for (long left; working > 0 && (left = deadline - System.nanoTime()) > 0; ) {
-            wait(Math.max(1, left / 1_000_000));
+        for (long left; working - line.resting() > 0 && (left = deadline - System.nanoTime()) > 0; ) {
+            wait(Math.max(1, Math.min(100, left / 1_000_000))); // a call that starts resting does not notify: looked at again
         }
         return working;
     }
@@ -764,8 +706,8 @@ public class res implements HttpHandler {
         }
         int n = settings.attempts();
         if (attempts != null) {
-            if (!attempts.matches("[1-9]\\d{0,5}")) throw new Refused(400, "Bad Request: Asynccall-Attempts is a number of attempts from 1, not " + attempts);
-            n = Math.min(n, Integer.parseInt(attempts)); // at most the server's
+            if (!attempts.matches("[1-9]\\d*")) throw new Refused(400, "Bad Request: Asynccall-Attempts is a number of attempts from 1, not " + attempts);
+            if (attempts.length() < 4) n = Math.min(n, Integer.parseInt(attempts)); // at most the server's (100 at most)
         }
         if (delay != null && notBefore != null) throw new Refused(400, "Bad Request: Asynccall-Delay or Asynccall-Not-Before, not both");
         java.time.Instant at = null, now = java.time.Instant.now();
@@ -774,6 +716,7 @@ public class res implements HttpHandler {
             at = now.plusMillis(Math.round(Double.parseDouble(delay) * 1000));
         } else if (notBefore != null) {
             try {
+                if (!notBefore.endsWith(" GMT")) throw new java.time.format.DateTimeParseException("an HTTP-date is GMT", notBefore, 0);
                 at = java.time.ZonedDateTime.parse(notBefore, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
             } catch (java.time.format.DateTimeParseException e) {
                 throw new Refused(400, "Bad Request: Asynccall-Not-Before is an HTTP-date such as Sat, 05 Dec 2026 10:00:00 GMT, not " + notBefore);
@@ -804,25 +747,18 @@ public class res implements HttpHandler {
      * endpoint has no such call waiting or working (the monitor answers from what it knows).
      */
     public int cancel(String id) throws Exception {
-        if (store != null) {
-            Store.Cancelled found = store.cancel(id).get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
-            if (found.call() != null) notifyListener(l -> l.done(Done.refused(found.call(), 202, Done.CANCELLED)));
-            if (!"working".equals(found.was())) return 0;
-            // Its endpoint (this one, or another on a poll) ends its work, then records it cancelled.
-            long deadline = System.nanoTime() + CANCEL_WAIT.toNanos();
-            while (System.nanoTime() < deadline) {
-                call.Report r = store.report(id);
-                if (r == null || r.finished() != null) return 200;
-                Thread.sleep(50);
-            }
-            return 202;
+        if (store == null) return line.cancel(id, CANCEL_WAIT);
+        Store.Cancelled found = store.cancel(id).get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        if (found.call() != null) notifyListener(l -> l.done(Done.refused(found.call(), 202, Done.CANCELLED)));
+        if (!"working".equals(found.was())) return 0;
+        // Its endpoint (this one, or another on its next poll) ends its work, then records it cancelled.
+        long deadline = System.nanoTime() + CANCEL_WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            call.Report r = store.report(id);
+            if (r == null || r.finished() != null) return 200;
+            Thread.sleep(50);
         }
-        Pending p = pending.get(id);
-        if (p == null) return 0;
-        p.cancelled = true;
-        Thread worker = p.thread;
-        if (worker != null) worker.interrupt();
-        return p.ended.await(CANCEL_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS) ? 200 : 202;
+        return 202;
     }
 
     /** How long DELETE /calls/ID waits for a working call's work to end (a command gets a second after TERM). */
@@ -830,40 +766,60 @@ public class res implements HttpHandler {
 
     /** POST /calls/ID/retry: a failed or cancelled call queued again, with new attempts. 202; 0: not such a call (or not kept); 503: full. */
     public int rerun(String id) throws Exception {
-        if (store != null) return store.rerun(id, 0, 0).get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS) > 0 ? 202 : 0;
-        Kept.Entry e = kept.remove(id);
+        if (store != null) {
+            if (room() < 1) return 503;
+            return rerunStored(id, 0, 0, 1) > 0 ? 202 : 0;
+        }
+        Kept.Entry e = line.takeKept(id);
         if (e == null) return 0;
         if (!countIn(e.received().body().length)) {
-            kept.add(e.call(), e.received(), e.plan(), e.cancelled());
+            line.keepAgain(e);
             return 503;
         }
         runAgain(e);
         return 202;
     }
 
-    /** POST /calls/retry: the failed (or cancelled) calls that ended at since or later (null: all) queued again; returns how many. */
+    /**
+     * POST /calls/retry: the failed (or cancelled) calls that ended at since or later (null: all) queued again, as many as
+     * --queue has room for; returns how many, or -1 when there was no room for any.
+     */
     public long rerunAll(String state, java.time.Instant since) throws Exception {
+        boolean cancelled = state.equals("cancelled");
         if (store != null) {
-            return store.rerun(null, state.equals("cancelled") ? 2 : 1, since == null ? 0 : since.toEpochMilli())
-                .get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+            int room = room();
+            return room < 1 ? -1 : rerunStored(null, cancelled ? 2 : 1, since == null ? 0 : since.toEpochMilli(), room);
         }
-        long n = 0;
-        for (Kept.Entry e : kept.removeAll(state.equals("cancelled"), since)) {
+        long n = 0, full = 0;
+        for (Kept.Entry e : line.takeKept(cancelled, since)) {
             if (!countIn(e.received().body().length)) {
-                kept.add(e.call(), e.received(), e.plan(), e.cancelled()); // the queue is full: it waits for the next request
+                line.keepAgain(e); // the queue is full: it waits for the next request
+                full++;
                 continue;
             }
             runAgain(e);
             n++;
         }
-        return n;
+        return n == 0 && full > 0 ? -1 : n;
+    }
+
+    /** With a store: the calls --queue lets in now. */
+    private synchronized int room() {
+        return (int) Math.max(0, Math.min(Integer.MAX_VALUE, settings.queue() - store.backlog() - storing));
+    }
+
+    /** Calls queued again in the store, each told accepted again; returns how many. */
+    private int rerunStored(String id, int state, long sinceMs, int limit) throws Exception {
+        List<Call> again = store.rerun(id, state, sinceMs, limit).get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        for (Call call : again) notifyListener(l -> l.accepted(call));
+        return again.size();
     }
 
     /** A kept call, counted in, accepted again (same id, same key) and worked anew, now (a delay it had is over). */
     private void runAgain(Kept.Entry e) {
         Call call = e.call().attempt(1);
         notifyListener(l -> l.accepted(call));
-        work(pend(call, e.received(), new Plan(e.plan().attempts(), null, e.plan().group())), call.key() != null && keys != null);
+        work(call, e.received(), new Plan(e.plan().attempts(), null, e.plan().group()), call.key() != null && keys != null);
     }
 
     /** Whether the request carries the token (always, without one): the page and the monitors ask for it too. */

@@ -316,7 +316,7 @@ public class serve {
                 boolean getOnly = !endpointPath && !path.equals("/");
                 boolean prefix = path.endsWith("/") && !path.equals("/");
                 // The monitors and their management routes answer each method themselves (a 405 with Allow).
-                Set<String> methods = path.startsWith("/calls") ? Set.of("GET", "HEAD", "POST", "DELETE") : Set.of("GET");
+                Set<String> methods = path.startsWith("/calls") ? res.METHODS : Set.of("GET");
                 HttpHandler exact = HttpHandlers.handleOrElse(call -> (prefix ? call.getRequestURI().getPath().startsWith(path)
                     : call.getRequestURI().getPath().equals(path)) && (!getOnly || methods.contains(call.getRequestMethod())), handler, notFound);
                 List<Filter> filters = http.createContext(path, exact).getFilters();

@@ -1,6 +1,7 @@
 package call;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -13,5 +14,11 @@ public record Backoff(Duration min, Duration max) {
     public Duration after(int failures) {
         long lo = min.toMillis(), ceiling = Math.min(max.toMillis(), lo << Math.min(failures, 30));
         return Duration.ofMillis(ceiling <= lo ? lo : ThreadLocalRandom.current().nextLong(lo, ceiling + 1));
+    }
+
+    /** When the next attempt is due after the failures-th: after the wait, and not before the work's Retry-After (null: none). */
+    public Instant next(int failures, Duration retryAfter) {
+        Duration wait = after(failures);
+        return Instant.now().plus(retryAfter != null && retryAfter.compareTo(wait) > 0 ? retryAfter : wait);
     }
 }

@@ -152,7 +152,10 @@ public final class Command implements Work {
                 return new Result(500, Map.of(), "Internal Server Error: the work failed\n".getBytes(StandardCharsets.UTF_8), OptionalInt.of(exit),
                     "exit " + exit + tail(files), remark, stderr(files));
             }
-            return cgiResponse(head(out, STDOUT_LIMIT), remark);
+            Result answer = cgiResponse(head(out, STDOUT_LIMIT), remark);
+            // An answer of 4xx or 5xx fails the call: its stderr says why, as an exit's does.
+            return answer.status() < 400 ? answer : new Result(answer.status(), answer.headers(), answer.body(), answer.exit(), answer.failure(),
+                answer.remark(), stderr(files));
         } catch (IOException e) {
             return Result.text(500, "Internal Server Error\n", "the command's answer could not be read: " + e.getMessage());
         } catch (InterruptedException stopping) {
@@ -180,11 +183,17 @@ public final class Command implements Work {
         return s.isEmpty() ? null : s;
     }
 
-    /** Ends a command and every process it started: TERM to its whole process group at once, KILL a second later. */
+    /**
+     * Ends a command and every process it started: TERM to its whole process group at once, KILL a second later to
+     * what is left (sh itself dies of TERM at once; the processes it started have their second to clean up).
+     */
     static void end(Process process) {
+        List<ProcessHandle> family = new java.util.ArrayList<>(process.descendants().toList());
+        family.add(process.toHandle());
         signal("TERM", process.pid());
         try {
-            process.onExit().get(1, TimeUnit.SECONDS);
+            java.util.concurrent.CompletableFuture.allOf(family.stream().map(ProcessHandle::onExit)
+                .toArray(java.util.concurrent.CompletableFuture[]::new)).get(1, TimeUnit.SECONDS);
         } catch (Exception stillThere) {
             // KILL, below
         }

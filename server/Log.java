@@ -50,7 +50,7 @@ public final class Log implements Listener {
     public void tried(Done end, call.Try attempt, java.time.Instant next) {
         if (next == null) return;
         Call call = end.call();
-        String why = end.note() != null ? end.note() : end.exit().isPresent() ? "exit " + end.exit().getAsInt()
+        String why = end.note() != null ? end.note() : end.exit().orElse(0) != 0 ? "exit " + end.exit().getAsInt()
             : "status " + end.workStatus().orElse(0);
         long in = Math.max(0, java.time.Duration.between(java.time.Instant.now(), next).toMillis());
         line(call.from(), "[" + end.status() + "]: " + call.method() + " " + call.uri() + " - attempt " + attempt.attempt() + " failed ("

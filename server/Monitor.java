@@ -71,7 +71,7 @@ public final class Monitor implements Listener {
         /** 202: queued again; 409: not failed or cancelled, or its request is no longer kept; 404: no such call; 503: the queue is full. */
         int rerun(String id) throws Exception;
 
-        /** Runs again the calls in state (failed or cancelled) that ended at since or later (null: all); returns how many. */
+        /** Runs again the calls in state (failed or cancelled) that ended at since or later (null: all); returns how many, -1 when the queue is full. */
         long rerunAll(String state, Instant since) throws Exception;
     }
 
@@ -106,7 +106,7 @@ public final class Monitor implements Listener {
     @Override
     public synchronized void accepted(Call call) {
         State s = new State(call.id()), before = calls.remove(call.id());
-        if (before != null) { // a call run again: accepted when it was first, its attempts so far listed
+        if (before != null) { // a call run again: listed as the newest arrival, accepted when it was first, its attempts so far kept
             s.accepted = before.accepted;
             s.tries.append(before.tries);
         }
@@ -289,6 +289,11 @@ public final class Monitor implements Listener {
             }
         }
         long n = control == null ? 0 : control.rerunAll(state, since);
+        if (n < 0) {
+            exchange.getResponseHeaders().set("Retry-After", "1");
+            text(exchange, 503, "Service Unavailable: the queue is full (--queue); try again later");
+            return;
+        }
         json(exchange, 202, "{\"retried\":" + n + "}\n");
     }
 

@@ -23,7 +23,7 @@ public final class Routes implements Work {
 
     @Override
     public Result work(Call call, Received received) throws Exception {
-        Command command = commands.get(call.uri().getRawPath());
+        Command command = commands.get(call.uri().getPath()); // decoded, as the server matched it (/m%61il is /mail)
         return command != null ? command.work(call, received) : otherwise.work(call, received);
     }
 

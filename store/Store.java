@@ -453,14 +453,20 @@ public final class Store implements AutoCloseable {
         return finish.done;
     }
 
-    /** A failed attempt whose call is tried again at next: queued for then, its attempt recorded. */
-    public CompletableFuture<Void> again(Done done, Try attempt, java.time.Instant next) {
-        Again again = new Again(done, attempt, next.toEpochMilli(), new CompletableFuture<>());
+    /**
+     * A failed attempt whose call is tried again at next: queued for then, its attempt recorded. Completes with true when
+     * a cancel came meanwhile: the call then ended cancelled instead.
+     */
+    public CompletableFuture<Boolean> again(Done done, Try attempt, java.time.Instant next) {
+        Again again = new Again(done, attempt, next.toEpochMilli());
         ops.add(again);
         return again.done;
     }
 
-    /** What a cancel found: was "cancelled" (now, when call is not null, or before), "working" (marked), "done", "failed", or null (no such call). */
+    /**
+     * What a cancel found: was "cancelled" (now, when call is not null, or before), "working" (marked), "waited" (a call whose
+     * caller waits for it: not cancelled), "done", "failed", or null (no such call).
+     */
     public record Cancelled(String was, Call call) {}
 
     /**
@@ -474,11 +480,11 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * Queues again, with new attempts, the failed (or cancelled) calls: the one named (id), or those in state that ended
-     * at since or later (sinceMs; 0: all). Completes with how many.
+     * Queues again, as new arrivals with new attempts, failed (or cancelled) calls answered 202: the one named (id), or at
+     * most limit of those in state that ended at since or later (sinceMs; 0: all). Completes with the calls queued again.
      */
-    public CompletableFuture<Long> rerun(String id, int state, long sinceMs) {
-        Rerun rerun = new Rerun(id, state, sinceMs);
+    public CompletableFuture<List<Call>> rerun(String id, int state, long sinceMs, int limit) {
+        Rerun rerun = new Rerun(id, state, sinceMs, limit);
         ops.add(rerun);
         return rerun.done;
     }
@@ -655,7 +661,19 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    private record Again(Done end, Try attempt, long nextMs, CompletableFuture<Void> done) implements Op {}
+    private static final class Again implements Op {
+        final Done end;
+        final Try attempt;
+        final long nextMs;
+        final CompletableFuture<Boolean> done = new CompletableFuture<>();
+        boolean cancelled;
+
+        Again(Done end, Try attempt, long nextMs) {
+            this.end = end;
+            this.attempt = attempt;
+            this.nextMs = nextMs;
+        }
+    }
 
     private static final class Cancel implements Op {
         final String id;
@@ -673,15 +691,16 @@ public final class Store implements AutoCloseable {
     /** id: that call; null: those in state that ended at sinceMs or later. */
     private static final class Rerun implements Op {
         final String id;
-        final int state;
+        final int state, limit;
         final long sinceMs;
-        final CompletableFuture<Long> done = new CompletableFuture<>();
-        long count;
+        final CompletableFuture<List<Call>> done = new CompletableFuture<>();
+        final List<Call> calls = new ArrayList<>();
 
-        Rerun(String id, int state, long sinceMs) {
+        Rerun(String id, int state, long sinceMs, int limit) {
             this.id = id;
             this.state = state;
             this.sinceMs = sinceMs;
+            this.limit = limit;
         }
     }
 
@@ -899,12 +918,12 @@ public final class Store implements AutoCloseable {
             } else if (op instanceof Finish f) {
                 f.done.complete(null);
             } else if (op instanceof Again a) {
-                a.done.complete(null);
+                a.done.complete(a.cancelled);
             } else if (op instanceof Cancel c) {
                 if (c.ours) cancelled.accept(c.id);
                 c.done.complete(new Cancelled(c.was, c.call));
             } else if (op instanceof Rerun r) {
-                r.done.complete(r.count);
+                r.done.complete(r.calls);
             }
         }
         batch.clear();
@@ -953,8 +972,9 @@ public final class Store implements AutoCloseable {
             u.setLong(6, d.answerBytes());
             u.setString(7, d.note() == null ? null : d.note().replace('\0', '\uFFFD')); // PostgreSQL's text has no NUL
             u.setInt(8, failed);
-            u.setInt(9, failed == DONE ? 0 : 1);
-            u.setInt(10, failed == DONE ? 0 : 1);
+            int keep = failed != DONE && d.status() == 202 ? 1 : 0; // a call whose caller waited got its answer: it does not run again
+            u.setInt(9, keep);
+            u.setInt(10, keep);
             u.setInt(11, f.attempt() == null ? 0 : 1);
             tried(u, 12, f.attempt());
             u.setString(14, d.call().id());
@@ -968,19 +988,29 @@ public final class Store implements AutoCloseable {
                     + " done twice; the other endpoint's end stands");
             }
         } else if (op instanceof Again a) {
-            Done d = a.end();
-            PreparedStatement u = sql("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL, lease_until = NULL, run_at_ms = ?,"
-                + " work_status = ?, exit_code = ?, note = ?, attempts = attempts + 1, " + TRIED + " WHERE id = ? AND owner = ? AND state = " + WORKING);
-            u.setLong(1, a.nextMs());
-            u.setInt(2, d.workStatus().orElse(0));
-            if (d.exit().isEmpty()) u.setNull(3, java.sql.Types.INTEGER); else u.setInt(3, d.exit().getAsInt());
-            u.setString(4, d.note() == null ? null : d.note().replace('\0', '\uFFFD'));
-            tried(u, 5, a.attempt());
-            u.setString(7, d.call().id());
-            u.setString(8, owner);
-            if (u.executeUpdate() == 0) {
-                log.accept("The call " + d.call().id() + " was taken over by another endpoint while this one worked it (its lease of "
-                    + lease.toMillis() / 1000.0 + " s ran out): its attempt here is not counted; the other endpoint's stands");
+            Done d = a.end;
+            // Queued for its next attempt; cancelled meanwhile (DELETE while this attempt ended), it ends cancelled instead.
+            PreparedStatement u = sql("UPDATE " + table + " SET state = CASE WHEN cancel = 1 THEN " + FINISHED + " ELSE " + QUEUED + " END,"
+                + " failed = CASE WHEN cancel = 1 THEN " + CANCELLED + " ELSE failed END, finished_ms = CASE WHEN cancel = 1 THEN ? END,"
+                + " run_at_ms = CASE WHEN cancel = 1 THEN NULL ELSE ? END, note = CASE WHEN cancel = 1 THEN '" + Done.CANCELLED + "' ELSE ? END,"
+                + " owner = NULL, lease_until = NULL, work_status = ?, exit_code = ?, attempts = attempts + 1, cancel = 0, " + TRIED
+                + " WHERE id = ? AND owner = ? AND state = " + WORKING + " RETURNING state");
+            u.setLong(1, now);
+            u.setLong(2, a.nextMs);
+            u.setString(3, d.note() == null ? null : d.note().replace('\0', '\uFFFD'));
+            u.setInt(4, d.workStatus().orElse(0));
+            if (d.exit().isEmpty()) u.setNull(5, java.sql.Types.INTEGER); else u.setInt(5, d.exit().getAsInt());
+            tried(u, 6, a.attempt);
+            u.setString(8, d.call().id());
+            u.setString(9, owner);
+            try (ResultSet r = u.executeQuery()) {
+                if (!r.next()) {
+                    log.accept("The call " + d.call().id() + " was taken over by another endpoint while this one worked it (its lease of "
+                        + lease.toMillis() / 1000.0 + " s ran out): its attempt here is not counted; the other endpoint's stands");
+                } else if (r.getInt(1) == FINISHED) {
+                    a.cancelled = true;
+                    backlog--;
+                }
             }
         } else if (op instanceof Cancel c) {
             cancel(c, now);
@@ -1006,9 +1036,9 @@ public final class Store implements AutoCloseable {
 
     /** A waiting call cancelled at once; a working one marked, for the endpoint working it to end (this one: told after the commit). */
     private void cancel(Cancel c, long now) throws SQLException {
-        PreparedStatement q = sql("SELECT state, failed, owner, request FROM " + table + " WHERE id = ?" + (postgres ? " FOR UPDATE" : ""));
+        PreparedStatement q = sql("SELECT state, failed, owner, request, status FROM " + table + " WHERE id = ?" + (postgres ? " FOR UPDATE" : ""));
         q.setString(1, c.id);
-        int state, failed;
+        int state, failed, status;
         String by;
         byte[] request;
         try (ResultSet r = q.executeQuery()) {
@@ -1017,8 +1047,11 @@ public final class Store implements AutoCloseable {
             failed = r.getInt(2);
             by = r.getString(3);
             request = r.getBytes(4);
+            status = r.getInt(5);
         }
-        if (state == FINISHED) {
+        if (state == WORKING && status == 0) {
+            c.was = "waited"; // its caller waits for its answer (stored working, its status not yet written): not cancelled
+        } else if (state == FINISHED) {
             c.was = failed == CANCELLED ? "cancelled" : failed == FAILED ? "failed" : "done";
         } else if (state == QUEUED) {
             PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", failed = " + CANCELLED + ", note = '" + Done.CANCELLED
@@ -1038,22 +1071,37 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    /** Failed (or cancelled) calls whose request is kept, queued again with new attempts and their old id. */
+    /**
+     * Failed (or cancelled) calls answered 202 whose request is kept (one whose caller waited got its answer), queued
+     * again with new attempts, their old id, and a new place at the end of the queue (and of their group's), as new arrivals.
+     */
     private void rerun(Rerun r) throws SQLException {
-        String again = "UPDATE " + table + " SET state = " + QUEUED + ", attempts = 0, run_at_ms = NULL, finished_ms = NULL, started_ms = NULL,"
-            + " failed = 0, cancel = 0, status = 202, work_status = NULL, exit_code = NULL, answer = NULL, answer_bytes = NULL, note = NULL,"
-            + " owner = NULL WHERE state = " + FINISHED + " AND body IS NOT NULL AND request IS NOT NULL AND ";
-        PreparedStatement u;
+        String kept = "state = " + FINISHED + " AND status = 202 AND body IS NOT NULL AND request IS NOT NULL AND ";
+        PreparedStatement q;
         if (r.id != null) {
-            u = sql(again + "id = ? AND failed IN (" + FAILED + ", " + CANCELLED + ")");
-            u.setString(1, r.id);
+            q = sql("SELECT id FROM " + table + " WHERE " + kept + "id = ? AND failed IN (" + FAILED + ", " + CANCELLED + ")");
+            q.setString(1, r.id);
         } else {
-            u = sql(again + "failed = ? AND finished_ms >= ?");
-            u.setInt(1, r.state);
-            u.setLong(2, r.sinceMs);
+            q = sql("SELECT id FROM " + table + " WHERE " + kept + "failed = ? AND finished_ms >= ? ORDER BY seq LIMIT ?");
+            q.setInt(1, r.state);
+            q.setLong(2, r.sinceMs);
+            q.setInt(3, r.limit);
         }
-        r.count = u.executeUpdate();
-        backlog += r.count;
+        List<String> ids = new ArrayList<>();
+        try (ResultSet rows = q.executeQuery()) {
+            while (rows.next()) ids.add(rows.getString(1));
+        }
+        PreparedStatement u = sql("UPDATE " + table + " SET seq = " + (postgres ? "nextval(pg_get_serial_sequence('" + table + "', 'seq'))"
+            : "(SELECT max(seq) + 1 FROM " + table + ")") + ", state = " + QUEUED + ", attempts = 0, run_at_ms = NULL, finished_ms = NULL,"
+            + " started_ms = NULL, failed = 0, cancel = 0, work_status = NULL, exit_code = NULL, answer = NULL, answer_bytes = NULL, note = NULL,"
+            + " owner = NULL WHERE id = ? RETURNING request");
+        for (String id : ids) {
+            u.setString(1, id);
+            try (ResultSet rows = u.executeQuery()) {
+                if (rows.next()) r.calls.add(Rows.decode(id, rows.getBytes(1), null, 1, Plan.ONCE).call());
+            }
+        }
+        backlog += r.calls.size();
     }
 
     private void insert(Insert i, long now) throws SQLException {
@@ -1334,7 +1382,7 @@ public final class Store implements AutoCloseable {
                 }
                 each.remove();
                 if (op instanceof Finish f) f.done.complete(null);
-                if (op instanceof Again a) a.done.complete(null);
+                if (op instanceof Again a) a.done.complete(a.cancelled);
             } catch (Exception | Error e) {
                 synchronized (lock) {
                     rollback();

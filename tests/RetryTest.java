@@ -242,6 +242,86 @@ class RetryTest {
     }
 
     @Test
+    void aCallWhoseCallerWaitsIsNotCancelledAndConcurrentCancelsAllAnswerCancelled(@TempDir Path dir) throws Exception {
+        for (List<String> keeping : keepings(dir)) {
+            try (TestServer server = server(keeping, "--run", "case \"$QUERY_STRING\" in wait) sleep 1.5;; esac; echo ok")) {
+                Thread caller = Thread.ofVirtual().start(() -> {
+                    try {
+                        send(server.url("/res.php?wait"), "GET");
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                server.calls.awaitAccepted(1, Duration.ofSeconds(10));
+                String waits = "/calls/" + server.calls.accepted().get(0).id();
+                long t0 = System.nanoTime();
+                assertEquals(409, send(server.url(waits), "DELETE").statusCode(), "its caller waits for its answer " + keeping);
+                assertTrue(System.nanoTime() - t0 < 1_000_000_000L, "at once, not after a wait for an end");
+                caller.join();
+                assertFalse(end(server, waits, 1).failed(), "worked to its end as if no cancel came");
+                String delayed = call(server.url("/res.php"), "Asynccall-Delay", "60");
+                try (java.util.concurrent.ExecutorService cancels = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                    List<java.util.concurrent.Future<Integer>> answers = new ArrayList<>();
+                    for (int i = 0; i < 10; i++) answers.add(cancels.submit(() -> send(server.url(delayed), "DELETE").statusCode()));
+                    for (var a : answers) assertEquals(200, a.get(), keeping.toString());
+                }
+            }
+        }
+    }
+
+    @Test
+    void aCancelledCommandsChildrenHaveTheirSecondAfterTerm(@TempDir Path dir) throws Exception {
+        Path cleaned = dir.resolve("cleaned"), started = dir.resolve("started");
+        // sh runs the child (the "; true" keeps it from exec'ing it): TERM ends sh at once, the child traps it and cleans up.
+        String child = "trap 'sleep 0.4; echo cleaned > " + Support.quote(cleaned.toString()) + "; exit 1' TERM; echo go > "
+            + Support.quote(started.toString()) + "; while :; do sleep 0.1; done";
+        try (TestServer server = new TestServer("--run", "sh -c " + Support.quote(child) + "; true")) {
+            String location = call(server.url("/res.php"));
+            awaitLine(started, Duration.ofSeconds(10));
+            assertEquals(200, send(server.url(location), "DELETE").statusCode());
+            assertEquals("cleaned", awaitLine(cleaned, Duration.ofSeconds(5)));
+        }
+    }
+
+    @Test
+    void aStopDoesNotWaitForCallsWaitingForTheirTimeWithoutAStore() throws Exception {
+        try (TestServer server = new TestServer("--sleep", "0")) {
+            call(server.url("/res.php"), "Asynccall-Delay", "3600");
+            long t0 = System.nanoTime();
+            assertEquals(1, server.server.stop(Duration.ofSeconds(30), "test"), "abandoned: it lived in memory only");
+            assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "not the whole grace");
+            server.log.await("Stopped after .*: 1 call abandoned$", Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void aRunAgainWaitsForRoomInTheQueue(@TempDir Path dir) throws Exception {
+        for (List<String> keeping : keepings(dir)) {
+            try (TestServer server = server(keeping, "--run", "[ \"$QUERY_STRING\" = later ] || exit 1", "--attempts", "1", "--queue", "1")) {
+                String failed = call(server.url("/res.php"));
+                assertTrue(end(server, failed, 1).failed());
+                call(server.url("/res.php?later"), "Asynccall-Delay", "60");
+                if (!keeping.isEmpty()) server.calls.awaitAccepted(2, Duration.ofSeconds(5));
+                awaitBacklog(server, keeping);
+                HttpResponse<String> one = send(server.url(failed + "/retry"), "POST"), all = send(server.url("/calls/retry"), "POST");
+                assertEquals(503, one.statusCode(), one.body() + keeping);
+                assertEquals(503, all.statusCode(), all.body() + keeping);
+                assertEquals("1", one.headers().firstValue("Retry-After").orElse(""));
+            }
+        }
+    }
+
+    /** With a store, --queue counts the calls waiting in it once a second: until it has counted the one waiting. */
+    private static void awaitBacklog(TestServer server, List<String> keeping) throws Exception {
+        if (keeping.isEmpty()) return;
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (server.server.store.backlog() < 1) {
+            if (System.nanoTime() > deadline) throw new AssertionError("the store never counted the call waiting");
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
     void callsOfOneGroupAreWorkedOneAtATimeInArrivalOrder(@TempDir Path dir) throws Exception {
         Path lock = dir.resolve("lock"), order = dir.resolve("order"), overlaps = dir.resolve("overlaps");
         String script = "mkdir " + Support.quote(lock.toString()) + " 2>/dev/null || echo \"$QUERY_STRING\" >> " + Support.quote(overlaps.toString())
@@ -320,6 +400,7 @@ class RetryTest {
     void routesRunTheirOwnCommandsAndResKeepsItsMeaning() throws Exception {
         try (TestServer server = new TestServer("--sleep", "0", "--route", "/mail", "echo mail", "--route", "/deploy/app", "echo deploy $ASYNCCALL_ATTEMPT")) {
             assertEquals("mail\n", send(server.url("/mail"), "GET").body());
+            assertEquals("mail\n", send(server.url("/m%61il"), "GET").body(), "the path as the server reads it, decoded");
             assertEquals("deploy 1\n", send(server.url("/deploy/app"), "POST").body());
             assertTrue(send(server.url("/res.php?a=1"), "GET").body().startsWith("Array\n"));
             assertEquals(404, send(server.url("/mail/x"), "GET").statusCode());
