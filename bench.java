@@ -2,6 +2,9 @@
 //JAVA 21+
 //DEPS com.google.code.gson:gson:2.15.0
 //DEPS org.xerial:sqlite-jdbc:3.54.1.0
+//DEPS io.prometheus:prometheus-metrics-core:1.10.0
+//DEPS io.prometheus:prometheus-metrics-exporter-httpserver:1.10.0
+//DEPS io.prometheus:prometheus-metrics-instrumentation-jvm:1.10.0
 //SOURCES caller/*.java cli/*.java text/*.java tools/*.java
 
 import caller.Send;
@@ -74,7 +77,7 @@ public class bench {
         }
         if (versus) {
             Path dir = Files.createTempDirectory("asynccall-versus");
-            Versus.print(Versus.run(n, dir, List.of(JAVA, SERVE_HEAP, "serve.java"), progress), n);
+            Versus.print(Versus.run(n, dir, List.of(JAVA, SERVE_HEAP, "-cp", DRIVERS, "serve.java"), progress), n);
             System.exit(0);
         }
         Map<String, Object> figures = new LinkedHashMap<>();
@@ -458,10 +461,9 @@ public class bench {
         System.out.printf("JDK %s, %d cores, %s%n", Runtime.version(), Runtime.getRuntime().availableProcessors(), LocalDate.now());
     }
 
-    /** serve.java in its own process, its log counted by row (the "row" field in each call's query). */
-    /** The SQLite driver (this script's //DEPS, as serve.java's), for serve --store. */
+    /** The metrics client serve needs and the SQLite driver for serve --store (this script's //DEPS, as serve.java's). */
     static final String DRIVERS = String.join(java.io.File.pathSeparator, Arrays.stream(System.getProperty("java.class.path")
-        .split(java.io.File.pathSeparator)).filter(jar -> jar.matches(".*/sqlite-jdbc-[^/]*\\.jar")).toList());
+        .split(java.io.File.pathSeparator)).filter(jar -> jar.matches(".*/(sqlite-jdbc|prometheus-metrics-[a-z-]+)-[^/]*\\.jar")).toList());
 
     /** serve.java's heap, as its //JAVA_OPTIONS give it. */
     static final String SERVE_HEAP = "-Xmx320m";

@@ -31,6 +31,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -113,6 +114,8 @@ public class res implements HttpHandler {
     private final Idempotency keys;
     private final Executor background;
     private final Listener listener;
+    /** Attempts at work going on now (a call's work, between its start and its end). */
+    private final java.util.concurrent.atomic.AtomicInteger busy = new java.util.concurrent.atomic.AtomicInteger();
     private final Store store;
     private final SecureRandom random = new SecureRandom();
     private final Semaphore answering = new Semaphore(Runtime.getRuntime().availableProcessors());
@@ -149,7 +152,7 @@ public class res implements HttpHandler {
         this.background = background;
         this.listener = listener;
         // A failed call's request kept to run again: 10,000 of them, a sixteenth of the heap, at most.
-        this.line = new Line(background, listener, settings.backoff(), (call, received) -> workOrFail(call, received, null, status -> { }),
+        this.line = new Line(background, listener, settings.backoff(), (call, received, due) -> workOrFail(call, received, due, null, status -> { }),
             new Kept(10_000, heldLimit / 4, settings.keep()));
     }
 
@@ -220,7 +223,7 @@ public class res implements HttpHandler {
             return null;
         }
         java.time.Instant started = java.time.Instant.now();
-        Done done = recordKeyOutcome(workOrFail(call, received, exchange, beforeAnswer), ownsKey);
+        Done done = recordKeyOutcome(workOrFail(call, received, started, exchange, beforeAnswer), ownsKey);
         notifyListener(l -> l.tried(done, Try.of(done, started), null));
         return done;
     }
@@ -264,7 +267,7 @@ public class res implements HttpHandler {
             return null;
         }
         java.time.Instant started = java.time.Instant.now();
-        Done done = workOrFail(call, received, exchange, status -> { });
+        Done done = workOrFail(call, received, started, exchange, status -> { });
         store.finish(done, Try.of(done, started), done.note() != null);
         return done;
     }
@@ -343,7 +346,7 @@ public class res implements HttpHandler {
         try {
             if (cancelling.contains(call.id())) worker.interrupt(); // cancelled before its worker began
             java.time.Instant started = java.time.Instant.now();
-            Done worked = workOrFail(call, taken.received(), null, status -> { });
+            Done worked = workOrFail(call, taken.received(), taken.due(), null, status -> { });
             workingTaken.remove(call.id(), worker); // no interrupt comes after this: a cancel from here on finds the call's row
             boolean cancelled = cancelling.remove(call.id());
             if (!cancelled && (worker.isInterrupted() || abandoning)) {
@@ -395,9 +398,9 @@ public class res implements HttpHandler {
     }
 
     /** The work, and whatever it throws as a failed end: a call is always finished, and its key settled. */
-    private Done workOrFail(Call call, Received received, HttpExchange exchange, IntConsumer beforeAnswer) {
+    private Done workOrFail(Call call, Received received, Instant due, HttpExchange exchange, IntConsumer beforeAnswer) {
         try {
-            return work(call, received, exchange, beforeAnswer);
+            return work(call, received, due, exchange, beforeAnswer);
         } catch (RuntimeException | Error e) {
             int sent = exchange == null ? 202 : Replies.send(exchange, 500, "Internal Server Error\n", true);
             return new Done(call, sent, OptionalInt.of(500), OptionalInt.empty(), null, 0, "failed: " + e);
@@ -416,12 +419,13 @@ public class res implements HttpHandler {
      * the caller when there is one to answer (exchange not null); the Done event keeps the answer's
      * first Done.ANSWER_KEPT bytes. beforeAnswer is told the status of a worked answer before it is sent.
      */
-    private Done work(Call call, Received received, HttpExchange exchange, IntConsumer beforeAnswer) {
+    private Done work(Call call, Received received, Instant due, HttpExchange exchange, IntConsumer beforeAnswer) {
         Result result = null;
         try {
             if (workers != null) workers.acquire();
+            busy.incrementAndGet();
             try {
-                notifyListener(l -> l.started(call));
+                notifyListener(l -> l.started(call, due));
                 if (settings.work() == null) {
                     Duration sleep = settings.sleep();
                     Thread.sleep(sleep.toMillis(), sleep.toNanosPart() % 1_000_000);
@@ -429,6 +433,7 @@ public class res implements HttpHandler {
                     result = settings.work().work(call, received);
                 }
             } finally {
+                busy.decrementAndGet();
                 if (workers != null) workers.release();
             }
         } catch (InterruptedException stopping) {
@@ -650,6 +655,16 @@ public class res implements HttpHandler {
         return working;
     }
 
+    /** Attempts at work going on now. */
+    public int busy() {
+        return busy.get();
+    }
+
+    /** Calls accepted and not worked on now: with a store, those waiting in it (all its endpoints'), counted once a second. */
+    public long waiting() {
+        return store != null ? store.queued() : Math.max(0, working() - busy());
+    }
+
     /**
      * Waits until no call is working, at most until deadline (System.nanoTime); returns how many still are. Calls waiting
      * for their time or their group's turn (without a store) are not waited for: they would wait past any grace.
@@ -838,7 +853,7 @@ public class res implements HttpHandler {
         }
         int status = first.status().getAsInt();
         if (status == 202) exchange.getResponseHeaders().set("Location", "/calls/" + first.id());
-        return new Refusal(status, "repeat of Idempotency-Key " + key + ", answered " + status
+        return new Refusal(status, Done.REPEAT + key + ", answered " + status
             + " the first time: not worked on again");
     }
 

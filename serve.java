@@ -3,6 +3,9 @@
 //SOURCES res.java call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java tls/*.java caller/*.java server/*.java queue/*.java
 //DEPS org.xerial:sqlite-jdbc:3.54.1.0
 //DEPS org.postgresql:postgresql:42.7.14
+//DEPS io.prometheus:prometheus-metrics-core:1.10.0
+//DEPS io.prometheus:prometheus-metrics-exporter-httpserver:1.10.0
+//DEPS io.prometheus:prometheus-metrics-instrumentation-jvm:1.10.0
 //JAVA_OPTIONS -Xmx320m --enable-native-access=ALL-UNNAMED --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED
 //COMPILE_OPTIONS -XDignore.symbol.file
 
@@ -24,6 +27,7 @@ import server.ConnectionBudget;
 import server.EventLog;
 import server.Listeners;
 import server.Log;
+import server.Metrics;
 import server.Monitor;
 import server.NotFound;
 import server.Page;
@@ -171,6 +175,7 @@ public class serve {
         final res endpoint;
         final Page page;
         final Monitor monitor;
+        final Metrics metrics;
         final Store store;
         private final Command command;
         private final Routes routes;
@@ -238,6 +243,9 @@ public class serve {
                 }
             });
             if (store == null) listeners.add(monitor);
+            this.metrics = new Metrics(endpoint::waiting, endpoint::busy, budget::open);
+            listeners.add(metrics);
+            if (store != null) store.timeCommits(metrics::committed);
         }
 
         /**
@@ -308,22 +316,50 @@ public class serve {
             for (String path : List.of("/test.php", "/test")) routes.put(path, call -> page(call, false));
             routes.put("/events", call -> page(call, true));
             routes.put("/health", this::health);
+            routes.put("/metrics", this::metrics);
             routes.put("/calls", monitor::handle);
             routes.put("/calls/", monitor::handle);
             routes.put("/", notFound);
+            // Looked at, not called: one line each when answered, no "Accepted" before it.
+            Set<String> lookedAt = Set.of("/health", "/metrics", "/calls", "/calls/");
             routes.forEach((path, handler) -> {
                 boolean endpointPath = handler == endpoint;
                 boolean getOnly = !endpointPath && !path.equals("/");
                 boolean prefix = path.endsWith("/") && !path.equals("/");
                 // The monitors and their management routes answer each method themselves (a 405 with Allow).
                 Set<String> methods = path.startsWith("/calls") ? res.METHODS : Set.of("GET");
+                boolean quiet = lookedAt.contains(path);
                 HttpHandler exact = HttpHandlers.handleOrElse(call -> (prefix ? call.getRequestURI().getPath().startsWith(path)
-                    : call.getRequestURI().getPath().equals(path)) && (!getOnly || methods.contains(call.getRequestMethod())), handler, notFound);
+                    : call.getRequestURI().getPath().equals(path)) && (!getOnly || methods.contains(call.getRequestMethod())),
+                    quiet ? logged(handler) : handler, notFound);
                 List<Filter> filters = http.createContext(path, exact).getFilters();
                 filters.add(budget);
-                filters.add(Filter.beforeHandler("log arrivals", log::arrival));
+                if (!quiet) filters.add(Filter.beforeHandler("log arrivals", log::arrival));
                 filters.add(new ProtocolCheck(log));
             });
+        }
+
+        /** A handler whose answer is logged in one line, as php -S logs a file it served. */
+        private HttpHandler logged(HttpHandler handler) {
+            return call -> {
+                try {
+                    handler.handle(call);
+                } finally {
+                    log.line(call.getRemoteAddress(), "[" + (call.getResponseCode() > 0 ? call.getResponseCode() : 499) + "]: "
+                        + call.getRequestMethod() + " " + call.getRequestURI());
+                }
+            };
+        }
+
+        /** GET /metrics: the Prometheus text format (with a token, for its holders only). */
+        private void metrics(HttpExchange call) throws IOException {
+            if (endpoint.trusted(call)) {
+                metrics.handler().handle(call);
+            } else {
+                try (call) {
+                    Bearer.refuse(call);
+                }
+            }
         }
 
         /** GET /health: 200 "ok" while calls are taken, 503 while stopping or while the store cannot be reached. */

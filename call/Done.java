@@ -17,6 +17,8 @@ public record Done(Call call, int status, OptionalInt workStatus, OptionalInt ex
     public static final int ANSWER_KEPT = 64 * 1024;
     /** The note of a call cancelled (DELETE /calls/ID): never worked again. */
     public static final String CANCELLED = "cancelled";
+    /** How the note of a repeat of an Idempotency-Key begins: answered as the first call was, not worked on. */
+    public static final String REPEAT = "repeat of Idempotency-Key ";
     /** How the note of a work that gave up begins (a CGI 4xx, a Java function that threw res.GiveUp): not tried again. */
     public static final String GAVE_UP = "gave up: ";
 
@@ -35,6 +37,10 @@ public record Done(Call call, int status, OptionalInt workStatus, OptionalInt ex
 
     public boolean cancelled() {
         return CANCELLED.equals(note);
+    }
+
+    public boolean repeat() {
+        return note != null && note.startsWith(REPEAT);
     }
 
     public boolean gaveUp() {

@@ -11,7 +11,8 @@ public interface Listener {
     /** What an accepted call asked for: its attempts, not before when, its group (told only when not at once, once, in no group). */
     default void planned(Call call, Plan plan) {}
 
-    default void started(Call call) {}
+    /** An attempt begins (due: when it could have begun: its arrival, the end of its delay or backoff; null: unknown). */
+    default void started(Call call, java.time.Instant due) {}
 
     /** An attempt at a call's work ended (end is that attempt's): next is when the next is due, or null when this was the last. */
     default void tried(Done end, Try attempt, java.time.Instant next) {}

@@ -27,7 +27,8 @@ import java.util.function.Consumer;
 public final class Line {
     /** One attempt at a call's work, its end whatever happens (a failure is an end, not a throw). */
     public interface Attempt {
-        Done work(Call call, Received received);
+        /** due: when the attempt could have begun (its arrival, the end of its delay or backoff). */
+        Done work(Call call, Received received, Instant due);
     }
 
     /** The note of a call a stop cut before its work was done. */
@@ -40,6 +41,7 @@ public final class Line {
         final Plan plan;
         volatile Thread thread;
         volatile boolean cancelled;
+        final Instant arrived = Instant.now();
         final CountDownLatch ended = new CountDownLatch(1);
 
         Pending(Call call, Received received, Plan plan) {
@@ -105,7 +107,7 @@ public final class Line {
                 Instant due = at;
                 if (due != null) rest(() -> sleepUntil(due));
                 Instant started = Instant.now();
-                Done d = attempt.work(call.attempt(n), p.received);
+                Done d = attempt.work(call.attempt(n), p.received, due == null || due.isBefore(p.arrived) ? p.arrived : due);
                 // A cancel sets cancelled before it interrupts: an interrupt without it is a stop's.
                 if (Thread.currentThread().isInterrupted() && !p.cancelled) return d;
                 Verdict verdict = Verdict.of(d);

@@ -157,6 +157,11 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         }
     }
 
+    /** Connections open now (-1 when the JDK's server does not show them). */
+    public int open() {
+        return open.map(OpenConnections::open).orElse(-1);
+    }
+
     /**
      * For a graceful stop: waits until every request that came before the listener closed has been read as far
      * as its caller sent it (and so became a call, which the stop then waits for), at most until deadline

@@ -50,7 +50,7 @@ public final class EventLog implements Listener {
     }
 
     @Override
-    public void started(Call call) {
+    public void started(Call call, java.time.Instant due) {
         write(start("started", call).append('}'));
     }
 

@@ -44,8 +44,8 @@ public final class Listeners implements Listener {
     }
 
     @Override
-    public void started(Call call) {
-        each(l -> l.started(call));
+    public void started(Call call, java.time.Instant due) {
+        each(l -> l.started(call, due));
     }
 
     @Override

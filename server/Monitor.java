@@ -122,7 +122,7 @@ public final class Monitor implements Listener {
     }
 
     @Override
-    public synchronized void started(Call call) {
+    public synchronized void started(Call call, Instant due) {
         State s = calls.get(call.id());
         if (s == null) return;
         s.started = Instant.now();

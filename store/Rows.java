@@ -52,7 +52,7 @@ final class Rows {
     }
 
     /** The call a row keeps, with its body, at its attempt, as it was planned. */
-    static Store.Claimed decode(String id, byte[] request, byte[] body, int attempt, call.Plan plan) {
+    static Store.Claimed decode(String id, byte[] request, byte[] body, int attempt, call.Plan plan, java.time.Instant due) {
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(request));
             String method = read(in);
@@ -72,7 +72,7 @@ final class Rows {
             boolean secure = in.readBoolean();
             Call call = new Call(id, method, uri, from, key, attempt);
             return new Store.Claimed(call, new Received(method, rawQuery, contentType, headers, body == null ? new byte[0] : body,
-                local, protocol, secure), plan);
+                local, protocol, secure), plan, due);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -40,11 +40,14 @@ import text.Shown;
  */
 public final class Store implements AutoCloseable {
     static final int QUEUED = 0, WORKING = 1, FINISHED = 2;
+    /** Said first in a query of unfinished rows, so that SQLite uses the index of them (it cannot tell that state = 0 implies it). */
+    private static final String UNFINISHED = "state < " + FINISHED + " AND ";
     /** How often an idle store looks for calls (queued by another endpoint, or whose lease ran out). */
     static final Duration POLL = Duration.ofMillis(200);
 
     /** A call taken from the store for this endpoint's workers. */
-    public record Claimed(Call call, Received received, Plan plan) {}
+    /** A call this endpoint took to work on, and when its attempt was due (its arrival, or the end of its delay or backoff). */
+    public record Claimed(Call call, Received received, Plan plan, java.time.Instant due) {}
 
     /** The columns added since the first version of the table, made on an older one as it is opened. */
     private static final String[][] ADDED = {{"attempts", "INTEGER NOT NULL DEFAULT 0"}, {"max_attempts", "INTEGER NOT NULL DEFAULT 1"},
@@ -81,10 +84,12 @@ public final class Store implements AutoCloseable {
     private volatile Consumer<String> takenOver = id -> { };
     /** Told the id of a call this endpoint works that was cancelled (DELETE /calls/ID, here or at another endpoint): its work is to end. */
     private volatile Consumer<String> cancelled = id -> { };
+    /** Told how long each commit of a batch took, from its first statement (for the metrics). */
+    private volatile Consumer<Duration> commits = took -> { };
     /** The calls handed to this endpoint's workers and not yet let go (unhold). */
     private final java.util.Set<String> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean claiming = true;
-    private volatile long backlog;
+    private volatile long backlog, queued;
     private Thread thread;
     /**
      * Calls of a transaction whose commit went unanswered (the database hung, the connection broke): their callers
@@ -273,6 +278,7 @@ public final class Store implements AutoCloseable {
                 }
             }
             backlog = count("state < " + FINISHED);
+            queued = count(UNFINISHED + "state = " + QUEUED);
             writer.commit();
         }
         thread = Thread.ofPlatform().name("store").daemon(true).start(this::loop);
@@ -396,6 +402,11 @@ public final class Store implements AutoCloseable {
         return backlog;
     }
 
+    /** Calls waiting in the store for an endpoint to work them (delayed and retrying ones too), as last counted (once a second). */
+    public long queued() {
+        return queued;
+    }
+
     /**
      * Starts handing taken calls to worker, and telling takenOver the id of one another endpoint took over while
      * this one worked it (its lease ran out: this one was paused, or cut off), on the store's thread: both must
@@ -406,6 +417,11 @@ public final class Store implements AutoCloseable {
         this.cancelled = cancelled;
         this.worker = worker;
         ops.add(new Wake());
+    }
+
+    /** Tells each commit's time from now on. */
+    public void timeCommits(Consumer<Duration> commits) {
+        this.commits = commits;
     }
 
     /** No more calls are taken (a stop). */
@@ -798,6 +814,7 @@ public final class Store implements AutoCloseable {
         batch.removeIf(op -> op instanceof Insert i && !i.stage.compareAndSet(0, 1));
         synchronized (lock) {
             if (writer == null) throw new SQLException("the store is not connected (" + disconnected + ")");
+            long began = System.nanoTime();
             if (!doubtful.isEmpty()) settleDoubtful();
             if (staleWorking && full == null) requeueStale();
             if (turn.renew()) renew(turn.now()); // before taking: an endpoint's own calls are never taken over from it
@@ -810,6 +827,7 @@ public final class Store implements AutoCloseable {
             if (turn.count()) {
                 sweepCancelled(turn.now());
                 backlog = count("state < " + FINISHED);
+                queued = count(UNFINISHED + "state = " + QUEUED);
                 delete(turn.now());
             }
             if (closing != null) closing.left = requeueOwn();
@@ -822,6 +840,7 @@ public final class Store implements AutoCloseable {
                 throw unanswered;
             }
             doubtful.clear();
+            commits.accept(Duration.ofNanos(System.nanoTime() - began));
             return new Written(taken, waiting);
         }
     }
@@ -913,7 +932,7 @@ public final class Store implements AutoCloseable {
         for (Op op : batch) {
             if (op instanceof Insert i) {
                 if (i.seen == null) backlog++;
-                if (i.seen == null && i.taken) taken.add(new Claimed(i.call, i.received, i.plan));
+                if (i.seen == null && i.taken) taken.add(new Claimed(i.call, i.received, i.plan, java.time.Instant.now()));
                 i.done.complete(i.seen);
             } else if (op instanceof Finish f) {
                 f.done.complete(null);
@@ -1061,7 +1080,7 @@ public final class Store implements AutoCloseable {
             u.executeUpdate();
             backlog--;
             c.was = "cancelled";
-            c.call = Rows.decode(c.id, request, null, 1, Plan.ONCE).call(); // for the log and the events: its end
+            c.call = Rows.decode(c.id, request, null, 1, Plan.ONCE, null).call(); // for the log and the events: its end
         } else {
             PreparedStatement u = sql("UPDATE " + table + " SET cancel = 1 WHERE id = ?");
             u.setString(1, c.id);
@@ -1098,7 +1117,7 @@ public final class Store implements AutoCloseable {
         for (String id : ids) {
             u.setString(1, id);
             try (ResultSet rows = u.executeQuery()) {
-                if (rows.next()) r.calls.add(Rows.decode(id, rows.getBytes(1), null, 1, Plan.ONCE).call());
+                if (rows.next()) r.calls.add(Rows.decode(id, rows.getBytes(1), null, 1, Plan.ONCE, null).call());
             }
         }
         backlog += r.calls.size();
@@ -1165,7 +1184,7 @@ public final class Store implements AutoCloseable {
     /** The queued calls that are due and meet a condition, oldest first, at most limit. */
     private PreparedStatement queued(String condition, long now, int limit) throws SQLException {
         PreparedStatement q = sql("SELECT seq, " + (postgres ? "octet_length" : "length") + "(body), grp FROM " + table + " c"
-            + " WHERE state = " + QUEUED + " AND cancel = 0 AND (run_at_ms IS NULL OR run_at_ms <= ?) AND " + condition
+            + " WHERE " + UNFINISHED + "state = " + QUEUED + " AND cancel = 0 AND (run_at_ms IS NULL OR run_at_ms <= ?) AND " + condition
             + " ORDER BY seq LIMIT ?" + (postgres ? " FOR UPDATE SKIP LOCKED" : ""));
         q.setLong(1, now);
         q.setInt(2, limit);
@@ -1200,7 +1219,7 @@ public final class Store implements AutoCloseable {
             }
         }
         PreparedStatement u = sql("UPDATE " + table + " SET state = " + WORKING + ", owner = ?, lease_until = ?, started_ms = ?"
-            + " WHERE seq = ? RETURNING id, request, body, attempts, max_attempts, run_at_ms, grp");
+            + " WHERE seq = ? RETURNING id, request, body, attempts, max_attempts, run_at_ms, grp, accepted_ms");
         long now = System.currentTimeMillis();
         for (long seq : chosen) {
             u.setString(1, owner);
@@ -1211,7 +1230,8 @@ public final class Store implements AutoCloseable {
                 while (r.next()) {
                     long at = r.getLong(6);
                     Plan plan = new Plan(r.getInt(5), r.wasNull() ? null : java.time.Instant.ofEpochMilli(at), r.getString(7));
-                    into.add(Rows.decode(r.getString(1), r.getBytes(2), r.getBytes(3), r.getInt(4) + 1, plan));
+                    java.time.Instant due = java.time.Instant.ofEpochMilli(Math.max(at, r.getLong(8)));
+                    into.add(Rows.decode(r.getString(1), r.getBytes(2), r.getBytes(3), r.getInt(4) + 1, plan, due));
                 }
             }
         }
@@ -1225,7 +1245,7 @@ public final class Store implements AutoCloseable {
     }
 
     private void renew(long now) throws SQLException {
-        PreparedStatement u = sql("UPDATE " + table + " SET lease_until = ? WHERE owner = ? AND state = " + WORKING);
+        PreparedStatement u = sql("UPDATE " + table + " SET lease_until = ? WHERE " + UNFINISHED + "owner = ? AND state = " + WORKING);
         u.setLong(1, now + lease.toMillis());
         u.setString(2, owner);
         u.executeUpdate();
@@ -1302,7 +1322,7 @@ public final class Store implements AutoCloseable {
      */
     private void sweepCancelled(long now) throws SQLException {
         PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", failed = " + CANCELLED + ", note = '" + Done.CANCELLED
-            + "', finished_ms = ?, owner = NULL, run_at_ms = NULL WHERE cancel = 1 AND (state = " + QUEUED + " OR (state = " + WORKING
+            + "', finished_ms = ?, owner = NULL, run_at_ms = NULL WHERE " + UNFINISHED + "cancel = 1 AND (state = " + QUEUED + " OR (state = " + WORKING
             + " AND lease_until < ?))");
         u.setLong(1, now);
         u.setLong(2, now);
@@ -1318,7 +1338,7 @@ public final class Store implements AutoCloseable {
 
     private long requeueOwn() throws SQLException {
         PreparedStatement u = sql("UPDATE " + table + " SET state = " + QUEUED + ", owner = NULL"
-            + " WHERE owner = ? AND state = " + WORKING);
+            + " WHERE " + UNFINISHED + "owner = ? AND state = " + WORKING);
         u.setString(1, owner);
         u.executeUpdate();
         if (postgres) {

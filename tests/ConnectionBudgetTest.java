@@ -75,7 +75,7 @@ class ConnectionBudgetTest {
     @org.junit.jupiter.api.Test
     void requestsThatWaitTooLongForATurnAreAnswered503() throws Exception {
         int budget = ConnectionBudget.budget(32L << 20, false), over = 30;
-        String launcher = ServeProcess.launcher(false).replace(" serve.java", " -Xmx32m serve.java");
+        String launcher = ServeProcess.LAUNCHER.replace(" serve.java", " -Xmx32m serve.java");
         try (ServeProcess server = new ServeProcess(launcher, "", Map.of(), "127.0.0.1:0", "--sleep", "20");
              ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<String>> answers = new ArrayList<>();

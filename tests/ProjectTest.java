@@ -69,7 +69,8 @@ class ProjectTest {
     @Test
     void theScriptsRunWithPlainJava() throws Exception {
         assertTrue(Runtime.version().feature() >= 22, "needs the JDK 22+ multi-file source launcher");
-        Process server = new ProcessBuilder(JAVA, "serve.java", "127.0.0.1:0", "--sleep", "0")
+        // serve.java with the jars of its //DEPS on the class path (the metrics client), as README says; test.java with none.
+        Process server = new ProcessBuilder("bash", "-c", "exec " + ServeProcess.LAUNCHER + " 127.0.0.1:0 --sleep 0")
             .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
         try {
             BlockingQueue<String> log = lines(server);

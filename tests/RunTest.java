@@ -191,7 +191,7 @@ class RunTest {
         Path child = tmp.resolve("child");
         String prefix = "export JAVA_TOOL_OPTIONS=-Djava.io.tmpdir=" + tmp + ";";
         // Started as nohup starts it (SIGHUP ignored): no signal of serve's is needed for its commands to end with it.
-        try (ServeProcess first = new ServeProcess("env --ignore-signal=HUP " + ServeProcess.launcher(false), prefix, java.util.Map.of(),
+        try (ServeProcess first = new ServeProcess("env --ignore-signal=HUP " + ServeProcess.LAUNCHER, prefix, java.util.Map.of(),
                 "127.0.0.1:0", "--run", "sleep 60.29 & echo $! > " + child + "; wait")) {
             Support.raw(first.port, "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPrefer: respond-async\r\n\r\n");
             for (long deadline = System.nanoTime() + 10_000_000_000L; !Files.exists(child) || Files.readString(child).isBlank();

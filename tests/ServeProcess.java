@@ -29,17 +29,16 @@ final class ServeProcess implements AutoCloseable {
 
     /** Starts it; prefix is a shell command the server runs under (e.g. "ulimit -n 256;"), or "". */
     ServeProcess(String prefix, String... args) throws Exception {
-        this(launcher(List.of(args).contains("--store")), prefix, Map.of(), args);
+        this(LAUNCHER, prefix, Map.of(), args);
     }
 
-    /** The command line that runs serve.java as JBang would, with the JDBC drivers when it has a store. */
-    static String launcher(boolean store) {
-        return Support.quote(JAVA) + " " + (store ? "-cp " + Support.quote(DRIVERS) + " " : "") + JAVA_OPTIONS + " serve.java";
-    }
-
-    /** The JDBC drivers of serve.java's //DEPS, from this JVM's class path (JBang puts them there): what --store needs. */
-    static final String DRIVERS = String.join(java.io.File.pathSeparator, java.util.Arrays.stream(System.getProperty("java.class.path")
-        .split(java.io.File.pathSeparator)).filter(jar -> jar.matches(".*/(sqlite-jdbc|postgresql)-[^/]*\\.jar")).toList());
+    /**
+     * The jars of serve.java's //DEPS (the JDBC drivers, the metrics client), from this JVM's class path (JBang puts
+     * them there): the command line that runs serve.java as JBang would.
+     */
+    static final String LAUNCHER = Support.quote(JAVA) + " -cp " + Support.quote(String.join(java.io.File.pathSeparator,
+        java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+            .filter(jar -> jar.matches(".*/(sqlite-jdbc|postgresql|prometheus-metrics-[a-z-]+)-[^/]*\\.jar")).toList())) + " " + JAVA_OPTIONS + " serve.java";
 
     /** Starts launcher (e.g. "./jbang examples/outbox.java"), a script that runs serve, with these variables. */
     ServeProcess(String launcher, String prefix, Map<String, String> env, String... args) throws Exception {

@@ -432,9 +432,11 @@ class StoreTest {
     @Test
     void aStoreThatCannotBeUsedIsAClearErrorAtStart(@TempDir Path dir) throws Exception {
         Path store = dir.resolve("calls.db");
-        // Without the driver on the class path (plain java): what to do instead.
+        // Without the driver on the class path (plain java, given only the metrics client serve needs): what to do instead.
+        String metricsClient = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+            .filter(jar -> jar.contains("prometheus")).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process plain = new ProcessBuilder(java, "serve.java", "127.0.0.1:0", "--store", store.toString())
+        Process plain = new ProcessBuilder(java, "-cp", metricsClient, "serve.java", "127.0.0.1:0", "--store", store.toString())
             .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
         String said = new String(plain.getInputStream().readAllBytes());
         assertEquals(1, plain.waitFor());
