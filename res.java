@@ -224,7 +224,7 @@ public class res implements HttpHandler {
         }
         java.time.Instant started = java.time.Instant.now();
         Done done = recordKeyOutcome(workOrFail(call, received, started, exchange, beforeAnswer), ownsKey);
-        notifyListener(l -> l.tried(done, Try.of(done, started), null));
+        notifyListener(l -> l.tried(done, Try.of(done, started), 1, null));
         return done;
     }
 
@@ -361,13 +361,13 @@ public class res implements HttpHandler {
             Done done = cut ? worked.noted(Done.CANCELLED) : next == null ? Line.ended(worked, verdict) : worked;
             Try attempt = Try.of(done, started);
             if (next != null && Boolean.TRUE.equals(written(store.again(done, attempt, next)))) {
-                notifyListener(l -> l.tried(done, attempt, null));
+                notifyListener(l -> l.tried(done, attempt, taken.plan().attempts(), null));
                 notifyListener(l -> l.done(done.noted(Done.CANCELLED))); // a cancel came as the attempt ended
             } else if (next != null) {
-                notifyListener(l -> l.tried(done, attempt, next));
+                notifyListener(l -> l.tried(done, attempt, taken.plan().attempts(), next));
             } else {
                 written(store.finish(done, attempt, false));
-                notifyListener(l -> l.tried(done, attempt, null));
+                notifyListener(l -> l.tried(done, attempt, taken.plan().attempts(), null));
                 notifyListener(l -> l.done(done));
             }
         } finally {
@@ -783,7 +783,7 @@ public class res implements HttpHandler {
     public int rerun(String id) throws Exception {
         if (store != null) {
             if (room() < 1) return 503;
-            return rerunStored(id, 0, 0, 1) > 0 ? 202 : 0;
+            return rerunStored(id, null, 0, 1) > 0 ? 202 : 0;
         }
         Kept.Entry e = line.takeKept(id);
         if (e == null) return 0;
@@ -803,7 +803,7 @@ public class res implements HttpHandler {
         boolean cancelled = state.equals("cancelled");
         if (store != null) {
             int room = room();
-            return room < 1 ? -1 : rerunStored(null, cancelled ? 2 : 1, since == null ? 0 : since.toEpochMilli(), room);
+            return room < 1 ? -1 : rerunStored(null, cancelled ? "cancelled" : "failed", since == null ? 0 : since.toEpochMilli(), room);
         }
         long n = 0, full = 0;
         for (Kept.Entry e : line.takeKept(cancelled, since)) {
@@ -824,7 +824,7 @@ public class res implements HttpHandler {
     }
 
     /** Calls queued again in the store, each told accepted again; returns how many. */
-    private int rerunStored(String id, int state, long sinceMs, int limit) throws Exception {
+    private int rerunStored(String id, String state, long sinceMs, int limit) throws Exception {
         List<Call> again = store.rerun(id, state, sinceMs, limit).get(STORE_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
         for (Call call : again) notifyListener(l -> l.accepted(call));
         return again.size();

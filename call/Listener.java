@@ -14,8 +14,11 @@ public interface Listener {
     /** An attempt begins (due: when it could have begun: its arrival, the end of its delay or backoff; null: unknown). */
     default void started(Call call, java.time.Instant due) {}
 
-    /** An attempt at a call's work ended (end is that attempt's): next is when the next is due, or null when this was the last. */
-    default void tried(Done end, Try attempt, java.time.Instant next) {}
+    /**
+     * An attempt at a call's work ended (end is that attempt's), of attempts planned at most: next is when the next is
+     * due, or null when this was the last.
+     */
+    default void tried(Done end, Try attempt, int attempts, java.time.Instant next) {}
 
     default void warning(Call call, String text) {}
 

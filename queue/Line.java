@@ -114,13 +114,13 @@ public final class Line {
                 if (p.cancelled && verdict != Verdict.DONE) {
                     Thread.interrupted();
                     Done cut = d.noted(Done.CANCELLED);
-                    tell(l -> l.tried(cut, Try.of(cut, started), null));
+                    tell(l -> l.tried(cut, Try.of(cut, started), p.plan.attempts(), null));
                     return cut;
                 }
                 at = verdict == Verdict.AGAIN && n < p.plan.attempts() ? backoff.next(n, d.retryAfter()) : null;
                 Done end = at == null ? ended(d, verdict) : d;
                 Instant next = at;
-                tell(l -> l.tried(end, Try.of(end, started), next));
+                tell(l -> l.tried(end, Try.of(end, started), p.plan.attempts(), next));
                 if (at == null) return end;
             }
         } catch (InterruptedException e) {

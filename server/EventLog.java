@@ -39,10 +39,10 @@ public final class EventLog implements Listener {
         write(start("accepted", call).append('}'));
     }
 
-    /** {"event":"tried", …, "attempt", "exit" or "work_status", "note", "next" (null: it was the last)}. */
+    /** {"event":"tried", …, "attempt", "attempts" (planned at most), "exit" or "work_status", "note", "next" (null: it was the last)}. */
     @Override
-    public void tried(Done end, call.Try attempt, java.time.Instant next) {
-        StringBuilder line = start("tried", end.call()).append(",\"attempt\":").append(attempt.attempt())
+    public void tried(Done end, call.Try attempt, int attempts, java.time.Instant next) {
+        StringBuilder line = start("tried", end.call()).append(",\"attempt\":").append(attempt.attempt()).append(",\"attempts\":").append(attempts)
             .append(",\"work_status\":").append(end.workStatus().orElse(0));
         end.exit().ifPresent(exit -> line.append(",\"exit\":").append(exit));
         if (end.note() != null) line.append(",\"note\":").append(Json.bytes(end.note()));

@@ -39,8 +39,8 @@ public final class Listeners implements Listener {
     }
 
     @Override
-    public void tried(Done end, call.Try attempt, java.time.Instant next) {
-        each(l -> l.tried(end, attempt, next));
+    public void tried(Done end, call.Try attempt, int attempts, java.time.Instant next) {
+        each(l -> l.tried(end, attempt, attempts, next));
     }
 
     @Override

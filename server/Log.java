@@ -33,6 +33,8 @@ public final class Log implements Listener {
     private final OutputStream out;
     private final boolean verbose;
     private final AtomicInteger failedAccepts = new AtomicInteger();
+    /** Calls whose last attempt ended, and the attempts they had at most: their end's line, told next, says it. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> lastOf = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicLong lastFailedAcceptLine = new AtomicLong(System.nanoTime() - 2_000_000_000L);
 
     public Log(OutputStream out, boolean verbose) {
@@ -45,23 +47,37 @@ public final class Log implements Listener {
         line(call.from(), text);
     }
 
-    /** An attempt that is tried again: "[status]: METHOD URI - attempt N failed (why): tried again in S s" (the last one is its call's end). */
+    /** An attempt that is tried again: "[status]: METHOD URI - attempt N of M failed (why): tried again in S s". */
     @Override
-    public void tried(Done end, call.Try attempt, java.time.Instant next) {
-        if (next == null) return;
+    public void tried(Done end, call.Try attempt, int attempts, java.time.Instant next) {
         Call call = end.call();
-        String why = end.note() != null ? end.note() : end.exit().orElse(0) != 0 ? "exit " + end.exit().getAsInt()
-            : "status " + end.workStatus().orElse(0);
+        if (next == null) {
+            if (attempt.attempt() > 1 || end.failed()) lastOf.put(call.id(), attempts); // said by its end's line, which comes next
+            return;
+        }
         long in = Math.max(0, java.time.Duration.between(java.time.Instant.now(), next).toMillis());
-        line(call.from(), "[" + end.status() + "]: " + call.method() + " " + call.uri() + " - attempt " + attempt.attempt() + " failed ("
-            + why + "): tried again in " + String.format(java.util.Locale.ROOT, "%.1f", in / 1000.0) + " s");
+        line(call.from(), "[" + end.status() + "]: " + call.method() + " " + call.uri() + " - attempt " + attempt.attempt() + " of " + attempts
+            + " failed (" + why(end) + "): tried again in " + String.format(java.util.Locale.ROOT, "%.1f", in / 1000.0) + " s");
     }
 
-    /** "[status]: METHOD URI", a note after " - ", and with -v the answer (at most Done.ANSWER_KEPT bytes of it). */
+    private static String why(Done end) {
+        return end.note() != null ? end.note() : end.exit().orElse(0) != 0 ? "exit " + end.exit().getAsInt() : "status " + end.workStatus().orElse(0);
+    }
+
+    /**
+     * "[status]: METHOD URI", a note after " - " (a call answered 202 whose last attempt ended it: "failed, attempt N of M (why)" or
+     * "done, attempt N of M"), and with -v the answer (at most Done.ANSWER_KEPT bytes of it).
+     */
     @Override
     public void done(Done done) {
         Call call = done.call();
-        String line = "[" + done.status() + "]: " + call.method() + " " + call.uri() + (done.note() == null ? "" : " - " + done.note());
+        Integer of = lastOf.remove(call.id());
+        String note = done.note();
+        if (of != null && done.status() == 202 && !done.cancelled()) {
+            String at = "attempt " + call.attempt() + " of " + of;
+            note = done.failed() ? "failed, " + at + " (" + why(done) + ")" : "done, " + at;
+        }
+        String line = "[" + done.status() + "]: " + call.method() + " " + call.uri() + (note == null ? "" : " - " + note);
         if (verbose && done.answer() != null) {
             line += "\n" + done.answer().stripTrailing();
             long left = done.answerBytes() - done.answer().length();

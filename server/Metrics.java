@@ -72,7 +72,7 @@ public final class Metrics implements Listener {
     }
 
     @Override
-    public void tried(Done end, Try attempt, Instant next) {
+    public void tried(Done end, Try attempt, int attempts, Instant next) {
         worked.observe(Duration.between(attempt.started(), attempt.finished()).toNanos() / 1e9);
         if (next != null) retried.inc();
     }

@@ -131,7 +131,7 @@ public final class Monitor implements Listener {
     }
 
     @Override
-    public synchronized void tried(Done end, Try attempt, Instant next) {
+    public synchronized void tried(Done end, Try attempt, int attempts, Instant next) {
         State s = calls.get(end.call().id());
         if (s == null) return;
         s.attempts = attempt.attempt();

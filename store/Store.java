@@ -39,9 +39,16 @@ import text.Shown;
  * again when its lease runs out (at-least-once), and finished calls are deleted after --keep.
  */
 public final class Store implements AutoCloseable {
-    static final int QUEUED = 0, WORKING = 1, FINISHED = 2;
-    /** Said first in a query of unfinished rows, so that SQLite uses the index of them (it cannot tell that state = 0 implies it). */
-    private static final String UNFINISHED = "state < " + FINISHED + " AND ";
+    /**
+     * A call's state in its row, by name (as SQL literals), for an operator reading the table: queued (retrying too: queued
+     * after an attempt), working, and at its end done, failed or cancelled.
+     */
+    static final String QUEUED = "'queued'", WORKING = "'working'", DONE = "'done'", FAILED = "'failed'", CANCELLED = "'cancelled'";
+    /** Not finished, in the very words of the partial index of such rows: SQLite uses it only for a query that says them. */
+    private static final String NOT_FINISHED = "state IN (" + QUEUED + ", " + WORKING + ")";
+    /** Said first in a query of unfinished rows, so that SQLite uses their index (it cannot tell that state = 'queued' implies it). */
+    private static final String UNFINISHED = NOT_FINISHED + " AND ";
+    private static final String FINISHED = "state IN (" + DONE + ", " + FAILED + ", " + CANCELLED + ")";
     /** How often an idle store looks for calls (queued by another endpoint, or whose lease ran out). */
     static final Duration POLL = Duration.ofMillis(200);
 
@@ -52,8 +59,6 @@ public final class Store implements AutoCloseable {
     /** The columns added since the first version of the table, made on an older one as it is opened. */
     private static final String[][] ADDED = {{"attempts", "INTEGER NOT NULL DEFAULT 0"}, {"max_attempts", "INTEGER NOT NULL DEFAULT 1"},
         {"run_at_ms", "BIGINT"}, {"grp", "TEXT"}, {"tries", "TEXT"}, {"cancel", "INTEGER NOT NULL DEFAULT 0"}};
-    /** The failed column of a finished call: done, failed, or cancelled. */
-    static final int DONE = 0, FAILED = 1, CANCELLED = 2;
 
     private final boolean postgres;
     private final String table = "asynccall_calls";
@@ -63,6 +68,8 @@ public final class Store implements AutoCloseable {
     /** SQLite: the file, and its identity when opened (a file deleted or replaced while serving would take calls into nothing). */
     private final java.nio.file.Path file;
     private Object fileKey;
+    /** SQLite: the lock that keeps the file this serve's (null: PostgreSQL, or closed). */
+    private java.nio.channels.FileChannel owned;
     /** Why new calls are refused for good (the file is gone), or null. */
     private volatile String lost;
     /** Guards the connections: the store's thread holds it for a transaction, a monitor's read for its query. */
@@ -133,18 +140,20 @@ public final class Store implements AutoCloseable {
         if (file != null && (file.isBlank() || file.contains(":memory:") || file.contains("mode=memory"))) {
             throw new IllegalArgumentException("--store needs a file that outlives the process (jdbc:sqlite:FILE), not " + Shown.storeUrl(url));
         }
-        // A file serves one serve at a time, which SQLite's locks ensure: a URL that turns them off is refused.
-        if (file != null && file.toLowerCase(java.util.Locale.ROOT).matches("(?s).*[?&](vfs=[^&]*-(none|dotfile)|nolock=(1|true|yes)|locking_mode=normal)\\b.*")) {
-            throw new IllegalArgumentException("--store " + Shown.storeUrl(url) + " turns SQLite's locking off, which lets a second serve"
-                + " work and delete this one's calls: give the file without it");
+        // A reader beside serve (sqlite3 -readonly) relies on SQLite's locks: a URL that turns them off is refused.
+        if (file != null && file.toLowerCase(java.util.Locale.ROOT).matches("(?s).*[?&](vfs=[^&]*-(none|dotfile)|nolock=(1|true|yes))\\b.*")) {
+            throw new IllegalArgumentException("--store " + Shown.storeUrl(url) + " turns SQLite's locking off, which lets a reader"
+                + " (sqlite3) see the file half-written: give the file without it");
         }
         Store store = new Store(jdbc, postgres, lease, keep, capacity, agreed, log);
         try {
+            if (!postgres) store.own();
             store.prepare();
             return store;
         } catch (SQLException e) {
             close(store.writer);
             close(store.reader);
+            store.disown();
             if (e.getMessage() != null && e.getMessage().startsWith("No suitable driver")) {
                 throw new IllegalArgumentException("no JDBC driver for " + jdbc.split(":")[1] + " on the class path: run serve with"
                     + " JBang (`jbang serve.java --store ...` or `./jbang serve --store ...`), which adds the drivers serve.java"
@@ -162,6 +171,35 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /**
+     * A SQLite file is one serve's: it holds a lock of FILE.lock while it runs (the OS lets it go when the process ends),
+     * rather than SQLite's exclusive mode, which would lock out an operator's reader too.
+     */
+    private void own() {
+        java.nio.file.Path lockFile = file.resolveSibling(file.getFileName() + ".lock");
+        try {
+            owned = java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+            if (owned.tryLock() != null) return;
+        } catch (java.io.IOException | java.nio.channels.OverlappingFileLockException e) {
+            disown();
+            if (!(e instanceof java.nio.channels.OverlappingFileLockException)) {
+                throw new IllegalArgumentException("cannot open the store's lock " + lockFile + " (" + e.getMessage() + ")");
+            }
+        }
+        disown();
+        throw new IllegalArgumentException("the store " + file + " is in use by another serve (" + lockFile + " is locked; a SQLite"
+            + " file serves one endpoint; several endpoints share a PostgreSQL store)");
+    }
+
+    private void disown() {
+        try {
+            if (owned != null) owned.close();
+        } catch (java.io.IOException e) {
+            // its lock goes with the process
+        }
+        owned = null;
+    }
+
     private Store(String jdbc, boolean postgres, Duration lease, Duration keep, int capacity, String agreed, Consumer<String> log) {
         this.agreed = agreed;
         this.jdbc = jdbc;
@@ -174,8 +212,8 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * A connection to the store: on SQLite the file is this process's alone (EXCLUSIVE, taken by the first
-     * write) and every commit is on disk (FULL). autoCommit false: the store's thread commits.
+     * A connection to the store: on SQLite every commit is on disk (FULL), and readers beside serve read
+     * what was committed (WAL). autoCommit false: the store's thread commits.
      */
     private Connection connect() throws SQLException {
         java.util.Properties timeouts = new java.util.Properties();
@@ -189,7 +227,7 @@ public final class Store implements AutoCloseable {
         try {
             if (!postgres) {
                 try (Statement s = c.createStatement()) {
-                    s.execute("PRAGMA locking_mode=EXCLUSIVE");
+                    s.execute("PRAGMA busy_timeout=3000"); // an operator's write (sqlite3) is waited for, not a failure at once
                     s.execute("PRAGMA journal_mode=WAL");
                     s.execute("PRAGMA synchronous=FULL");
                 }
@@ -250,17 +288,18 @@ public final class Store implements AutoCloseable {
             s.execute("CREATE TABLE IF NOT EXISTS " + table + " ("
                 + (postgres ? "seq BIGSERIAL PRIMARY KEY" : "seq INTEGER PRIMARY KEY")
                 + ", id TEXT NOT NULL UNIQUE, idem_key TEXT UNIQUE, fingerprint " + blob
-                + ", state INTEGER NOT NULL, owner TEXT, lease_until BIGINT"
+                + ", state TEXT NOT NULL, owner TEXT, lease_until BIGINT"
                 + ", accepted_ms BIGINT NOT NULL, started_ms BIGINT, finished_ms BIGINT"
                 + ", request " + blob + ", body " + blob
                 + ", status INTEGER NOT NULL, work_status INTEGER, exit_code INTEGER, answer " + blob
-                + ", answer_bytes BIGINT, note TEXT, failed INTEGER)");
+                + ", answer_bytes BIGINT, note TEXT)");
             addColumns(s);
+            nameStates(s);
             // Partial indexes: a finished call leaves the first, and only then enters the second.
-            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_unfinished ON " + table + " (state, seq) WHERE state < " + FINISHED);
-            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_finished ON " + table + " (finished_ms) WHERE state = " + FINISHED);
+            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_unfinished ON " + table + " (state, seq) WHERE " + NOT_FINISHED);
+            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_finished ON " + table + " (finished_ms) WHERE " + FINISHED);
             // A group's unfinished calls in arrival order: the first of them is the only one that may be taken.
-            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_groups ON " + table + " (grp, seq) WHERE state < " + FINISHED + " AND grp IS NOT NULL");
+            s.execute("CREATE INDEX IF NOT EXISTS " + table + "_groups ON " + table + " (grp, seq) WHERE " + UNFINISHED + "grp IS NOT NULL");
             if (postgres) join(s);
             writer.commit();
             if (!postgres) {
@@ -277,7 +316,7 @@ public final class Store implements AutoCloseable {
                     staleWorking = true;
                 }
             }
-            backlog = count("state < " + FINISHED);
+            backlog = count(NOT_FINISHED);
             queued = count(UNFINISHED + "state = " + QUEUED);
             writer.commit();
         }
@@ -293,6 +332,24 @@ public final class Store implements AutoCloseable {
         for (String[] column : ADDED) {
             if (!have.contains(column[0])) s.execute("ALTER TABLE " + table + " ADD COLUMN " + column[0] + " " + column[1]);
         }
+    }
+
+    /**
+     * A table made before states had names (state 0, 1, 2 and failed 0, 1, 2) gets them: its indexes of states are made
+     * again. Every endpoint on a PostgreSQL store is to be this version once one is (stop them all, then start them).
+     */
+    private void nameStates(Statement s) throws SQLException {
+        try (ResultSet r = s.executeQuery("SELECT state FROM " + table + " WHERE 1 = 0")) {
+            if (r.getMetaData().getColumnType(1) != java.sql.Types.INTEGER) return;
+        }
+        for (String index : new String[] {"unfinished", "finished", "groups"}) s.execute("DROP INDEX IF EXISTS " + table + "_" + index);
+        s.execute("ALTER TABLE " + table + " RENAME COLUMN state TO state_number");
+        s.execute("ALTER TABLE " + table + " ADD COLUMN state TEXT NOT NULL DEFAULT " + QUEUED);
+        int named = s.executeUpdate("UPDATE " + table + " SET state = CASE state_number WHEN 0 THEN " + QUEUED + " WHEN 1 THEN " + WORKING
+            + " ELSE CASE failed WHEN 2 THEN " + CANCELLED + " WHEN 1 THEN " + FAILED + " ELSE " + DONE + " END END");
+        s.execute("ALTER TABLE " + table + " DROP COLUMN state_number");
+        s.execute("ALTER TABLE " + table + " DROP COLUMN failed");
+        log.accept("The store's states are named now (queued, working, done, failed, cancelled): " + Shown.plural(named, "call") + " kept");
     }
 
     /** On SQLite: the calls the last serve was working on when it ended are queued again (a file is one serve's). */
@@ -499,7 +556,7 @@ public final class Store implements AutoCloseable {
      * Queues again, as new arrivals with new attempts, failed (or cancelled) calls answered 202: the one named (id), or at
      * most limit of those in state that ended at since or later (sinceMs; 0: all). Completes with the calls queued again.
      */
-    public CompletableFuture<List<Call>> rerun(String id, int state, long sinceMs, int limit) {
+    public CompletableFuture<List<Call>> rerun(String id, String state, long sinceMs, int limit) {
         Rerun rerun = new Rerun(id, state, sinceMs, limit);
         ops.add(rerun);
         return rerun.done;
@@ -520,7 +577,7 @@ public final class Store implements AutoCloseable {
 
     /** The columns a monitor shows, in the order report(ResultSet) reads them. */
     private static final String REPORTED = "id, state, accepted_ms, started_ms, finished_ms, work_status, exit_code, answer, answer_bytes,"
-        + " note, failed, attempts, run_at_ms, grp, tries";
+        + " note, attempts, run_at_ms, grp, tries";
 
     /** The call as its monitor shows it, or null when the store has no such call. */
     public Report report(String id) throws SQLException {
@@ -531,12 +588,10 @@ public final class Store implements AutoCloseable {
     /** Calls in a state (null: any), newest first, at most limit, accepted before the call before (null: from the newest). */
     public List<Report> list(String state, int limit, String before) throws SQLException {
         String where = state == null ? "1 = 1" : switch (state) {
-            case "queued" -> "state = " + QUEUED + " AND attempts = 0";
-            case "retrying" -> "state = " + QUEUED + " AND attempts > 0";
-            case "working" -> "state = " + WORKING;
-            case "done" -> "state = " + FINISHED + " AND failed = " + DONE;
-            case "failed" -> "state = " + FINISHED + " AND failed = " + FAILED;
-            case "cancelled" -> "state = " + FINISHED + " AND failed = " + CANCELLED;
+            case "queued" -> UNFINISHED + "state = " + QUEUED + " AND attempts = 0";
+            case "retrying" -> UNFINISHED + "state = " + QUEUED + " AND attempts > 0";
+            case "working" -> UNFINISHED + "state = " + WORKING;
+            case "done", "failed", "cancelled" -> FINISHED + " AND state = '" + state + "'";
             default -> throw new IllegalArgumentException("no such state: " + state);
         };
         String sql = "SELECT " + REPORTED + " FROM " + table + " WHERE " + where
@@ -561,18 +616,14 @@ public final class Store implements AutoCloseable {
 
     /** A row as its monitor shows it (the columns of REPORTED). */
     private static Report report(ResultSet r) throws SQLException {
-        int row = r.getInt(2), failed = r.getInt(11), attempts = r.getInt(12);
-        String state = switch (row) {
-            case QUEUED -> attempts == 0 ? "queued" : "retrying";
-            case WORKING -> "working";
-            default -> failed == CANCELLED ? "cancelled" : failed == FAILED ? "failed" : "done";
-        };
+        String row = r.getString(2);
+        int attempts = r.getInt(11);
+        boolean queued = QUEUED.equals("'" + row + "'"), finished = !queued && !WORKING.equals("'" + row + "'");
         byte[] answer = r.getBytes(8);
-        boolean finished = row == FINISHED;
-        return new Report(r.getString(1), state, instant(r, 3), row == QUEUED && attempts == 0 ? null : instant(r, 4),
+        return new Report(r.getString(1), queued && attempts > 0 ? "retrying" : row, instant(r, 3), queued && attempts == 0 ? null : instant(r, 4),
             finished ? instant(r, 5) : null, status(r, 6), exit(r, 7),
             answer == null ? null : new String(answer, StandardCharsets.ISO_8859_1), r.getLong(9), r.getString(10),
-            attempts, row == QUEUED ? instant(r, 13) : null, r.getString(14), r.getString(15) == null ? "" : r.getString(15));
+            attempts, queued ? instant(r, 12) : null, r.getString(13), r.getString(14) == null ? "" : r.getString(14));
     }
 
     /** A status: 0 (what a call not worked on, or still working, is written with) or NULL is none. */
@@ -605,12 +656,14 @@ public final class Store implements AutoCloseable {
                 : "The store could not write its last turn (" + (e.getCause() == null ? e : e.getCause()) + "): its connections are cut");
             abort(writer);
             abort(reader);
+            disown();
             return -1;
         }
         synchronized (lock) {
             close(writer);
             if (reader != writer) close(reader);
         }
+        disown();
         return close.left;
     }
 
@@ -707,12 +760,13 @@ public final class Store implements AutoCloseable {
     /** id: that call; null: those in state that ended at sinceMs or later. */
     private static final class Rerun implements Op {
         final String id;
-        final int state, limit;
+        final String state;
+        final int limit;
         final long sinceMs;
         final CompletableFuture<List<Call>> done = new CompletableFuture<>();
         final List<Call> calls = new ArrayList<>();
 
-        Rerun(String id, int state, long sinceMs, int limit) {
+        Rerun(String id, String state, long sinceMs, int limit) {
             this.id = id;
             this.state = state;
             this.sinceMs = sinceMs;
@@ -826,7 +880,7 @@ public final class Store implements AutoCloseable {
             if (turn.poll() && postgres && !held.isEmpty()) endCancelled();
             if (turn.count()) {
                 sweepCancelled(turn.now());
-                backlog = count("state < " + FINISHED);
+                backlog = count(NOT_FINISHED);
                 queued = count(UNFINISHED + "state = " + QUEUED);
                 delete(turn.now());
             }
@@ -975,11 +1029,11 @@ public final class Store implements AutoCloseable {
             insert(i, now);
         } else if (op instanceof Finish f) {
             Done d = f.end();
-            int failed = d.cancelled() ? CANCELLED : d.failed() ? FAILED : DONE;
+            String end = d.cancelled() ? CANCELLED : d.failed() ? FAILED : DONE;
             // A failed or cancelled call keeps its request, to run again (POST /calls/ID/retry).
-            PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", finished_ms = ?,"
+            PreparedStatement u = sql("UPDATE " + table + " SET state = " + end + ", finished_ms = ?,"
                 + " status = CASE WHEN status = 0 THEN ? ELSE status END, work_status = ?, exit_code = ?, answer = ?, answer_bytes = ?,"
-                + " note = ?, failed = ?, request = CASE WHEN ? = 1 THEN request END, body = CASE WHEN ? = 1 THEN body END,"
+                + " note = ?, request = CASE WHEN ? = 1 THEN request END, body = CASE WHEN ? = 1 THEN body END,"
                 + " owner = NULL, run_at_ms = NULL, cancel = 0, attempts = attempts + ?, " + TRIED
                 + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ? AND owner = ?");
             u.setLong(1, now);
@@ -990,14 +1044,13 @@ public final class Store implements AutoCloseable {
             u.setBytes(5, answer == null ? null : answer.getBytes(StandardCharsets.ISO_8859_1));
             u.setLong(6, d.answerBytes());
             u.setString(7, d.note() == null ? null : d.note().replace('\0', '\uFFFD')); // PostgreSQL's text has no NUL
-            u.setInt(8, failed);
-            int keep = failed != DONE && d.status() == 202 ? 1 : 0; // a call whose caller waited got its answer: it does not run again
+            int keep = end != DONE && d.status() == 202 ? 1 : 0; // a call whose caller waited got its answer: it does not run again
+            u.setInt(8, keep);
             u.setInt(9, keep);
-            u.setInt(10, keep);
-            u.setInt(11, f.attempt() == null ? 0 : 1);
-            tried(u, 12, f.attempt());
-            u.setString(14, d.call().id());
-            u.setString(15, owner);
+            u.setInt(10, f.attempt() == null ? 0 : 1);
+            tried(u, 11, f.attempt());
+            u.setString(13, d.call().id());
+            u.setString(14, owner);
             if (u.executeUpdate() > 0) {
                 backlog--;
             } else {
@@ -1009,8 +1062,8 @@ public final class Store implements AutoCloseable {
         } else if (op instanceof Again a) {
             Done d = a.end;
             // Queued for its next attempt; cancelled meanwhile (DELETE while this attempt ended), it ends cancelled instead.
-            PreparedStatement u = sql("UPDATE " + table + " SET state = CASE WHEN cancel = 1 THEN " + FINISHED + " ELSE " + QUEUED + " END,"
-                + " failed = CASE WHEN cancel = 1 THEN " + CANCELLED + " ELSE failed END, finished_ms = CASE WHEN cancel = 1 THEN ? END,"
+            PreparedStatement u = sql("UPDATE " + table + " SET state = CASE WHEN cancel = 1 THEN " + CANCELLED + " ELSE " + QUEUED + " END,"
+                + " finished_ms = CASE WHEN cancel = 1 THEN ? END,"
                 + " run_at_ms = CASE WHEN cancel = 1 THEN NULL ELSE ? END, note = CASE WHEN cancel = 1 THEN '" + Done.CANCELLED + "' ELSE ? END,"
                 + " owner = NULL, lease_until = NULL, work_status = ?, exit_code = ?, attempts = attempts + 1, cancel = 0, " + TRIED
                 + " WHERE id = ? AND owner = ? AND state = " + WORKING + " RETURNING state");
@@ -1026,7 +1079,7 @@ public final class Store implements AutoCloseable {
                 if (!r.next()) {
                     log.accept("The call " + d.call().id() + " was taken over by another endpoint while this one worked it (its lease of "
                         + lease.toMillis() / 1000.0 + " s ran out): its attempt here is not counted; the other endpoint's stands");
-                } else if (r.getInt(1) == FINISHED) {
+                } else if (CANCELLED.equals("'" + r.getString(1) + "'")) {
                     a.cancelled = true;
                     backlog--;
                 }
@@ -1055,25 +1108,22 @@ public final class Store implements AutoCloseable {
 
     /** A waiting call cancelled at once; a working one marked, for the endpoint working it to end (this one: told after the commit). */
     private void cancel(Cancel c, long now) throws SQLException {
-        PreparedStatement q = sql("SELECT state, failed, owner, request, status FROM " + table + " WHERE id = ?" + (postgres ? " FOR UPDATE" : ""));
+        PreparedStatement q = sql("SELECT state, owner, request, status FROM " + table + " WHERE id = ?" + (postgres ? " FOR UPDATE" : ""));
         q.setString(1, c.id);
-        int state, failed, status;
-        String by;
+        int status;
+        String state, by;
         byte[] request;
         try (ResultSet r = q.executeQuery()) {
             if (!r.next()) return; // was: null, no such call
-            state = r.getInt(1);
-            failed = r.getInt(2);
-            by = r.getString(3);
-            request = r.getBytes(4);
-            status = r.getInt(5);
+            state = "'" + r.getString(1) + "'";
+            by = r.getString(2);
+            request = r.getBytes(3);
+            status = r.getInt(4);
         }
-        if (state == WORKING && status == 0) {
+        if (state.equals(WORKING) && status == 0) {
             c.was = "waited"; // its caller waits for its answer (stored working, its status not yet written): not cancelled
-        } else if (state == FINISHED) {
-            c.was = failed == CANCELLED ? "cancelled" : failed == FAILED ? "failed" : "done";
-        } else if (state == QUEUED) {
-            PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", failed = " + CANCELLED + ", note = '" + Done.CANCELLED
+        } else if (state.equals(QUEUED)) {
+            PreparedStatement u = sql("UPDATE " + table + " SET state = " + CANCELLED + ", note = '" + Done.CANCELLED
                 + "', finished_ms = ?, run_at_ms = NULL, owner = NULL, status = CASE WHEN status = 0 THEN 202 ELSE status END WHERE id = ?");
             u.setLong(1, now);
             u.setString(2, c.id);
@@ -1081,6 +1131,8 @@ public final class Store implements AutoCloseable {
             backlog--;
             c.was = "cancelled";
             c.call = Rows.decode(c.id, request, null, 1, Plan.ONCE, null).call(); // for the log and the events: its end
+        } else if (!state.equals(WORKING)) {
+            c.was = state.replace("'", ""); // done, failed or cancelled
         } else {
             PreparedStatement u = sql("UPDATE " + table + " SET cancel = 1 WHERE id = ?");
             u.setString(1, c.id);
@@ -1095,14 +1147,14 @@ public final class Store implements AutoCloseable {
      * again with new attempts, their old id, and a new place at the end of the queue (and of their group's), as new arrivals.
      */
     private void rerun(Rerun r) throws SQLException {
-        String kept = "state = " + FINISHED + " AND status = 202 AND body IS NOT NULL AND request IS NOT NULL AND ";
+        String kept = FINISHED + " AND status = 202 AND body IS NOT NULL AND request IS NOT NULL AND ";
         PreparedStatement q;
         if (r.id != null) {
-            q = sql("SELECT id FROM " + table + " WHERE " + kept + "id = ? AND failed IN (" + FAILED + ", " + CANCELLED + ")");
+            q = sql("SELECT id FROM " + table + " WHERE " + kept + "id = ? AND state IN (" + FAILED + ", " + CANCELLED + ")");
             q.setString(1, r.id);
         } else {
-            q = sql("SELECT id FROM " + table + " WHERE " + kept + "failed = ? AND finished_ms >= ? ORDER BY seq LIMIT ?");
-            q.setInt(1, r.state);
+            q = sql("SELECT id FROM " + table + " WHERE " + kept + "state = ? AND finished_ms >= ? ORDER BY seq LIMIT ?");
+            q.setString(1, r.state);
             q.setLong(2, r.sinceMs);
             q.setInt(3, r.limit);
         }
@@ -1112,7 +1164,7 @@ public final class Store implements AutoCloseable {
         }
         PreparedStatement u = sql("UPDATE " + table + " SET seq = " + (postgres ? "nextval(pg_get_serial_sequence('" + table + "', 'seq'))"
             : "(SELECT max(seq) + 1 FROM " + table + ")") + ", state = " + QUEUED + ", attempts = 0, run_at_ms = NULL, finished_ms = NULL,"
-            + " started_ms = NULL, failed = 0, cancel = 0, work_status = NULL, exit_code = NULL, answer = NULL, answer_bytes = NULL, note = NULL,"
+            + " started_ms = NULL, cancel = 0, work_status = NULL, exit_code = NULL, answer = NULL, answer_bytes = NULL, note = NULL,"
             + " owner = NULL WHERE id = ? RETURNING request");
         for (String id : ids) {
             u.setString(1, id);
@@ -1131,7 +1183,7 @@ public final class Store implements AutoCloseable {
         u.setString(2, i.call.key());
         u.setBytes(3, i.fingerprint);
         boolean held = i.working || i.taken;
-        u.setInt(4, held ? WORKING : QUEUED);
+        u.setString(4, (held ? WORKING : QUEUED).replace("'", ""));
         u.setString(5, held ? owner : null);
         if (held) u.setLong(6, now + lease.toMillis()); else u.setNull(6, java.sql.Types.BIGINT);
         u.setLong(7, now);
@@ -1172,8 +1224,8 @@ public final class Store implements AutoCloseable {
         }
         if (taken.size() < free) {
             // Due, and first of its group: no call of its group before it unfinished, and none working.
-            PreparedStatement q = queued("(grp IS NULL OR NOT EXISTS (SELECT 1 FROM " + table + " o WHERE o.grp = c.grp AND o.state < "
-                + FINISHED + " AND (o.seq < c.seq OR o.state = " + WORKING + ")))", now, free - taken.size());
+            PreparedStatement q = queued("(grp IS NULL OR NOT EXISTS (SELECT 1 FROM " + table + " o WHERE o.grp = c.grp AND o."
+                + NOT_FINISHED + " AND (o.seq < c.seq OR o.state = " + WORKING + ")))", now, free - taken.size());
             // On PostgreSQL, endpoints taking calls of one group at once could each see the other's not yet taken: grouped calls
             // are taken by one endpoint at a time, the one that holds the lock of groups (never waited for: no deadlock).
             if (!take(q, taken, !postgres)) take(groupLock() ? q : queued("grp IS NULL", now, free - taken.size()), taken, true);
@@ -1321,7 +1373,7 @@ public final class Store implements AutoCloseable {
      * are ended cancelled, never worked again.
      */
     private void sweepCancelled(long now) throws SQLException {
-        PreparedStatement u = sql("UPDATE " + table + " SET state = " + FINISHED + ", failed = " + CANCELLED + ", note = '" + Done.CANCELLED
+        PreparedStatement u = sql("UPDATE " + table + " SET state = " + CANCELLED + ", note = '" + Done.CANCELLED
             + "', finished_ms = ?, owner = NULL, run_at_ms = NULL WHERE " + UNFINISHED + "cancel = 1 AND (state = " + QUEUED + " OR (state = " + WORKING
             + " AND lease_until < ?))");
         u.setLong(1, now);
@@ -1331,7 +1383,7 @@ public final class Store implements AutoCloseable {
 
     /** Finished calls older than --keep go, and their keys with them. */
     private void delete(long now) throws SQLException {
-        PreparedStatement u = sql("DELETE FROM " + table + " WHERE state = " + FINISHED + " AND finished_ms < ?");
+        PreparedStatement u = sql("DELETE FROM " + table + " WHERE " + FINISHED + " AND finished_ms < ?");
         u.setLong(1, now - keep.toMillis());
         u.executeUpdate();
     }
@@ -1346,7 +1398,7 @@ public final class Store implements AutoCloseable {
             leave.setString(1, owner);
             leave.executeUpdate();
         }
-        return count("state < " + FINISHED);
+        return count(NOT_FINISHED);
     }
 
     private long count(String where) throws SQLException {

@@ -109,7 +109,8 @@ class RetryTest {
                     long waited = Duration.between(time(tries.get(i).getAsJsonObject(), "finished"), time(tries.get(i + 1).getAsJsonObject(), "started")).toMillis();
                     assertTrue(waited >= 290 && waited < 1600, "wait " + (i + 1) + ": " + waited + " ms " + keeping);
                 }
-                server.log.await("GET /res\\.php - attempt 2 failed \\(exit 1: try 2\\): tried again in 0\\.[3-6] s$", Duration.ofSeconds(5));
+                server.log.await("GET /res\\.php - attempt 2 of [0-9]+ failed \\(exit 1: try 2\\): tried again in 0\\.[3-6] s$", Duration.ofSeconds(5));
+                server.log.await("\\[202\\]: GET /res\\.php - done, attempt 3 of [0-9]+$", Duration.ofSeconds(5));
             }
         }
     }
@@ -126,6 +127,7 @@ class RetryTest {
                 JsonObject m = monitor(server, location);
                 assertEquals("failed", m.get("state").getAsString(), m.toString());
                 assertEquals(3, m.get("attempts").getAsInt());
+                server.log.await("\\[202\\]: GET /res\\.php - failed, attempt 3 of 3 \\(exit 1: broken\\)$", Duration.ofSeconds(5));
                 JsonObject list = JsonParser.parseString(send(server.url("/calls?state=failed"), "GET").body()).getAsJsonObject();
                 assertEquals(id(location), list.getAsJsonArray("calls").get(0).getAsJsonObject().get("id").getAsString(), list.toString());
                 assertTrue(list.get("next").isJsonNull());
@@ -217,7 +219,7 @@ class RetryTest {
                 String working = call(server.url("/res.php?long"));
                 String done = call(server.url("/res.php?ok"));
                 end(server, done, 1);
-                server.log.await("GET /res\\.php\\?fail - attempt 1 failed", Duration.ofSeconds(10));
+                server.log.await("GET /res\\.php\\?fail - attempt 1 of [0-9]+ failed", Duration.ofSeconds(10));
                 long group = Long.parseLong(awaitLine(pid, Duration.ofSeconds(10))); // the command has started
 
                 for (String l : List.of(queued, retrying, working)) {

@@ -479,7 +479,7 @@ class StoreTest {
         }
     }
 
-    /** A URL that turns SQLite's locking off would let a second serve work (and delete) the first one's calls. */
+    /** A URL that turns SQLite's locking off would let a reader beside serve (sqlite3) see the file half-written. */
     @Test
     void aSqliteUrlThatTurnsLockingOffIsRefused(@TempDir Path dir) {
         for (String options : List.of("vfs=unix-none", "nolock=1", "mode=rwc&vfs=unix-dotfile")) {
