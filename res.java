@@ -58,12 +58,14 @@ public class res implements HttpHandler {
      * How the endpoint works: the sleep, workers (0: no bound), the token (null: none), Idempotency-Keys
      * remembered (0: header ignored), the work (null: the article's, sleep then print_r), the calls
      * accepted and not finished at most (past it: 503 and Retry-After), the attempts at a call answered
-     * 202 at most and the wait between them, and how long a failed call stays to run again (without a store).
+     * 202 at most and the wait between them, how long a failed call stays to run again (without a store), and the
+     * callback URLs a call may name.
      */
     public record Settings(Duration sleep, int workers, String token, int keys, Work work, int queue, int attempts, Backoff backoff,
-                           Duration keep) {
+                           Duration keep, http.CallbackUrls callbacks) {
         public Settings(Duration sleep, int workers, String token, int keys, Work work, int queue) {
-            this(sleep, workers, token, keys, work, queue, 1, new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(1)), Duration.ofHours(1));
+            this(sleep, workers, token, keys, work, queue, 1, new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(1)), Duration.ofHours(1),
+                http.CallbackUrls.NONE);
         }
     }
 
@@ -705,15 +707,17 @@ public class res implements HttpHandler {
     static final Duration DELAY_MOST = Duration.ofDays(30);
 
     /**
-     * What the call asks of its work (Asynccall-Attempts, Asynccall-Delay or Asynccall-Not-Before, Asynccall-Group): only
-     * a call answered 202 may, since a caller that waits gets its one attempt's answer. A bad value is a 400 naming it.
+     * What the call asks of its work (Asynccall-Attempts, Asynccall-Delay or Asynccall-Not-Before, Asynccall-Group,
+     * Asynccall-Callback): only a call answered 202 may, since a caller that waits gets its one attempt's answer. A bad
+     * value is a 400 naming it.
      */
     private Plan plan(HttpExchange exchange, boolean async) throws Refused {
         String attempts = only(exchange, "Asynccall-Attempts"), delay = only(exchange, "Asynccall-Delay"),
-            notBefore = only(exchange, "Asynccall-Not-Before"), group = only(exchange, "Asynccall-Group");
+            notBefore = only(exchange, "Asynccall-Not-Before"), group = only(exchange, "Asynccall-Group"),
+            callback = only(exchange, "Asynccall-Callback");
         if (!async) {
             for (String[] h : new String[][] {{"Asynccall-Attempts", attempts}, {"Asynccall-Delay", delay}, {"Asynccall-Not-Before", notBefore},
-                    {"Asynccall-Group", group}}) {
+                    {"Asynccall-Group", group}, {"Asynccall-Callback", callback}}) {
                 if (h[1] != null) throw new Refused(400, "Bad Request: " + h[0] + " is for a call answered 202 (Prefer: respond-async);"
                     + " a caller that waits gets one attempt, now");
             }
@@ -745,7 +749,15 @@ public class res implements HttpHandler {
         if (group != null && !group.matches("[\\x21-\\x7e]{1,255}")) {
             throw new Refused(400, "Bad Request: Asynccall-Group is 1 to 255 visible ASCII characters");
         }
-        return new Plan(n, at, group);
+        java.net.URI tell = null;
+        if (callback != null) {
+            try {
+                tell = settings.callbacks().check(callback);
+            } catch (IllegalArgumentException e) {
+                throw new Refused(400, "Bad Request: " + e.getMessage());
+            }
+        }
+        return new Plan(n, at, group, tell);
     }
 
     /** A header's one value, or null; given more than once, a 400. */
@@ -834,7 +846,7 @@ public class res implements HttpHandler {
     private void runAgain(Kept.Entry e) {
         Call call = e.call().attempt(1);
         notifyListener(l -> l.accepted(call));
-        work(call, e.received(), new Plan(e.plan().attempts(), null, e.plan().group()), call.key() != null && keys != null);
+        work(call, e.received(), e.plan().again(), call.key() != null && keys != null);
     }
 
     /** Whether the request carries the token (always, without one): the page and the monitors ask for it too. */

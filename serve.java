@@ -22,6 +22,7 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import http.Bearer;
 import http.Replies;
+import server.Callbacks;
 import server.Command;
 import server.ConnectionBudget;
 import server.EventLog;
@@ -176,6 +177,8 @@ public class serve {
         final Page page;
         final Monitor monitor;
         final Metrics metrics;
+        /** Null: no --callback-allow. */
+        private final Callbacks callbacks;
         final Store store;
         private final Command command;
         private final Routes routes;
@@ -213,7 +216,7 @@ public class serve {
                 this.routes = null;
             }
             this.endpoint = new res(new res.Settings(options.sleep, options.workers, options.token, IDEMPOTENCY_KEYS, work, options.queue,
-                options.attempts, options.backoff, options.keep), calls, listeners, store);
+                options.attempts, options.backoff, options.keep, new http.CallbackUrls(options.callbackAllow)), calls, listeners, store);
             Monitor.Reader reader = store == null ? null : new Monitor.Reader() {
                 @Override
                 public call.Report report(String id) throws java.sql.SQLException {
@@ -243,6 +246,30 @@ public class serve {
                 }
             });
             if (store == null) listeners.add(monitor);
+            this.callbacks = options.callbackAllow.isEmpty() ? null : new Callbacks(options.callbackSecret, options.attempts, options.backoff,
+                new Callbacks.Book() {
+                    @Override
+                    public call.Report report(String id) {
+                        return monitor.read(id);
+                    }
+
+                    @Override
+                    public void told(String id, call.Callback c) {
+                        if (store == null) {
+                            monitor.told(id, c);
+                            return;
+                        }
+                        try {
+                            store.told(id, c).get(res.STORE_WAIT.toSeconds(), TimeUnit.SECONDS); // written before it is logged
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                            // the store is failing, and says so; the row keeps what it last had
+                        }
+                    }
+                }, text -> log.line(null, text));
+            if (callbacks != null && store == null) listeners.add(callbacks); // after the monitor: it reads the end there
+            if (callbacks != null && store != null) store.tellEnds(callbacks::send);
             this.metrics = new Metrics(endpoint::waiting, endpoint::busy, budget::open);
             listeners.add(metrics);
             if (store != null) store.timeCommits(metrics::committed);
@@ -296,6 +323,11 @@ public class serve {
             }
             server.warnIfInvalid();
             server.endpoint.startWorking();
+            if (server.callbacks != null) {
+                log.line(null, "Callbacks: calls may name a URL under " + String.join(", ", options.callbackAllow.stream().map(Object::toString).toList())
+                    + " (Asynccall-Callback) to be told their end, signed (Standard Webhooks)");
+                if (store != null) server.resumeCallbacks();
+            }
             if (options.run != null && !"UTF-8".equals(System.getProperty("sun.jnu.encoding"))) {
                 log.line(null, "Warning: the locale is not UTF-8 (" + System.getProperty("sun.jnu.encoding") + "): --run commands get"
                     + " '?' for every byte of a request that is not ASCII; start serve with LANG=C.UTF-8");
@@ -430,6 +462,18 @@ public class serve {
             }
         }
 
+        /** With a store: the callbacks a stop cut short are sent again (their calls' rows still say sending). */
+        private void resumeCallbacks() {
+            try {
+                List<String> ids = store.callbacksSending();
+                if (ids.isEmpty()) return;
+                log.line(null, Shown.plural(ids.size(), "callback") + " cut short by the last stop: sent again");
+                ids.forEach(callbacks::send);
+            } catch (java.sql.SQLException e) {
+                log.line(null, "The callbacks cut short by the last stop could not be read (" + e.getMessage() + "): they are sent at the next start");
+            }
+        }
+
         /** The URL of the server, with the host as it was given (an IPv6 one in brackets) and the real port. */
         String url() {
             return (http instanceof HttpsServer ? "https://" : "http://") + (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
@@ -470,6 +514,7 @@ public class serve {
             // With a store, the calls whose work is cut from here go back to it, not to their ends.
             if (store != null) endpoint.abandon();
             if (command != null) command.stop(); // and their children: nothing of ours outlives the server
+            if (callbacks != null) callbacks.close(); // with a store, sent again at the next start
             if (routes != null) routes.stop();
             calls.shutdownNow();
             try {
@@ -508,13 +553,15 @@ public class serve {
         final Map<String, String> routes = new LinkedHashMap<>();
         int attempts = 5;
         Backoff backoff = new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(300));
+        final List<URI> callbackAllow = new java.util.ArrayList<>();
+        http.WebhookSignature callbackSecret;
         Work work;
         ServerCertificate tls;
         boolean verbose, help, insecure;
 
         static Options parse(String... words) {
             Options o = new Options();
-            String tokenFile = null;
+            String tokenFile = null, secretFile = null;
             Args args = new Args(words);
             while (args.hasNext()) {
                 String option = args.next();
@@ -544,6 +591,8 @@ public class serve {
                         // Shorter, a GC pause would lose it.
                         if (o.lease.compareTo(Duration.ofSeconds(1)) < 0) throw Args.invalid(option, args.current() + " (at least 1)");
                     }
+                    case "--callback-allow" -> o.callbackAllow.add(http.CallbackUrls.prefix(args.value(option)));
+                    case "--callback-secret-file" -> secretFile = args.value(option);
                     case "--tls-cert" -> o.tlsCert = args.value(option);
                     case "--tls-key" -> o.tlsKey = args.value(option);
                     default -> {
@@ -553,6 +602,10 @@ public class serve {
                 }
             }
             o.token = Token.read(tokenFile);
+            if (o.callbackAllow.isEmpty() != (secretFile == null)) {
+                throw new IllegalArgumentException("--callback-allow and --callback-secret-file go together (callbacks are signed)");
+            }
+            if (secretFile != null) o.callbackSecret = http.WebhookSignature.read(secretFile);
             if ((o.tlsCert == null) != (o.tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
             if (!o.passEnv.isEmpty() && o.run == null && o.routes.isEmpty()) {
                 throw new IllegalArgumentException("--pass-env gives variables to --run and --route commands: give one");
@@ -632,7 +685,7 @@ public class serve {
         Usage: serve [HOST:PORT] [--sleep SECONDS] [--run CMD] [--route PATH CMD] [--work-timeout SECONDS] [--pass-env NAME]
                      [--attempts N] [--backoff MIN,MAX] [--workers N] [--queue N] [--keep SECONDS]
                      [--store URL [--lease SECONDS]] [--grace SECONDS]
-                     [--token-file FILE] [--insecure]
+                     [--token-file FILE] [--insecure] [--callback-allow URL --callback-secret-file FILE]
                      [--tls-cert FILE --tls-key FILE] [--events FILE] [-v] [-h]
         Serves the endpoint (/res.php and /res) and the article's page (/test.php and /test, which fires the
         four calls at /res.php and shows them finish), each call's monitor (/calls/ID), and logs like php -S.
@@ -670,6 +723,9 @@ public class serve {
           --token-file FILE  only calls with "Authorization: Bearer TOKEN" (the file's content) are served;
                              the ASYNCCALL_TOKEN environment variable does the same
           --insecure         serve anyone on a non-loopback address (which otherwise needs a token)
+          --callback-allow URL  a call may name a URL under this one (Asynccall-Callback) to be POSTed its
+                             monitor's JSON when it ends (repeatable; none by default) ...
+          --callback-secret-file FILE  ... signed with this secret (whsec_ and base64, Standard Webhooks)
           --tls-cert FILE    serve HTTPS with this PEM certificate chain (server first) ...
           --tls-key FILE     ... and this PEM private key (PKCS#8 or RSA, unencrypted), as nginx reads them
           --events FILE      also write each call's arrival, warnings and end to FILE as JSON lines

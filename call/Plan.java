@@ -1,12 +1,18 @@
 package call;
 
+import java.net.URI;
 import java.time.Instant;
 
 /**
  * What a call asked of its work beside the request: how many attempts at most, not before when (null: at
- * once), and the group it is worked one at a time in (null: none).
+ * once), the group it is worked one at a time in (null: none), and where its end is told (null: nowhere).
  */
-public record Plan(int attempts, Instant notBefore, String group) {
-    /** A call its caller waits for: one attempt, now, in no group. */
-    public static final Plan ONCE = new Plan(1, null, null);
+public record Plan(int attempts, Instant notBefore, String group, URI callback) {
+    /** A call its caller waits for: one attempt, now, in no group, told to no one else. */
+    public static final Plan ONCE = new Plan(1, null, null, null);
+
+    /** The same plan, for a call run again: its attempts, group and callback, at once. */
+    public Plan again() {
+        return new Plan(attempts, null, group, callback);
+    }
 }

@@ -1,6 +1,7 @@
 package server;
 
 import call.Call;
+import call.Callback;
 import call.Done;
 import call.Listener;
 import call.Plan;
@@ -41,6 +42,7 @@ public final class Monitor implements Listener {
         Instant accepted = Instant.now();
         String state = "queued", group;
         Instant started, next;
+        Callback callback;
         int attempts;
         final StringBuilder tries = new StringBuilder();
         Report finished;
@@ -51,7 +53,7 @@ public final class Monitor implements Listener {
 
         Report report() {
             return finished != null ? finished : new Report(id, state, accepted, started, null, OptionalInt.empty(), OptionalInt.empty(),
-                null, 0, null, attempts, next, group, tries.toString());
+                null, 0, null, attempts, next, group, tries.toString(), callback);
         }
     }
 
@@ -119,6 +121,7 @@ public final class Monitor implements Listener {
         if (s == null) return;
         s.next = plan.notBefore();
         s.group = plan.group();
+        if (plan.callback() != null) s.callback = Callback.asked(plan.callback());
     }
 
     @Override
@@ -150,9 +153,27 @@ public final class Monitor implements Listener {
         String answer = done.answer() == null ? null : done.answer().substring(0, Math.min(done.answer().length(), Report.ANSWER_SHOWN));
         String state = done.cancelled() ? "cancelled" : done.failed() ? "failed" : "done";
         s.finished = new Report(s.id, state, s.accepted, s.started, Instant.now(), done.workStatus(), done.exit(), answer, done.answerBytes(),
-            done.note(), s.attempts, null, s.group, s.tries.toString());
+            done.note(), s.attempts, null, s.group, s.tries.toString(),
+            s.callback == null ? null : new Callback(s.callback.url(), Callback.SENDING, 0, 0));
         finished.addLast(s);
         forgetOld();
+    }
+
+    /** How a call's callback went, without a store: its monitor shows it. */
+    public synchronized void told(String id, Callback c) {
+        State s = calls.get(id);
+        if (s == null) return;
+        s.callback = c;
+        if (s.finished != null) s.finished = s.finished.told(c);
+    }
+
+    /** A call as its monitor shows it, or null (no such call, or the store cannot be read). */
+    public Report read(String id) {
+        try {
+            return report(id);
+        } catch (java.sql.SQLException e) {
+            return null;
+        }
     }
 
     private void forgetOld() {
@@ -392,6 +413,7 @@ public final class Monitor implements Listener {
             .append(",\"next\":").append(s.next() == null ? "null" : "\"" + s.next() + "\"")
             .append(",\"group\":").append(s.group() == null ? "null" : Json.bytes(s.group()))
             .append(",\"tries\":[").append(s.tries() == null ? "" : s.tries()).append(']');
+        if (s.callback() != null) out.append(",\"callback\":").append(s.callback().json());
         return out.append("}\n").toString();
     }
 }

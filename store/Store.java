@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import call.Call;
+import call.Callback;
 import call.Done;
 import call.Plan;
 import call.Received;
@@ -58,7 +59,10 @@ public final class Store implements AutoCloseable {
 
     /** The columns added since the first version of the table, made on an older one as it is opened. */
     private static final String[][] ADDED = {{"attempts", "INTEGER NOT NULL DEFAULT 0"}, {"max_attempts", "INTEGER NOT NULL DEFAULT 1"},
-        {"run_at_ms", "BIGINT"}, {"grp", "TEXT"}, {"tries", "TEXT"}, {"cancel", "INTEGER NOT NULL DEFAULT 0"}};
+        {"run_at_ms", "BIGINT"}, {"grp", "TEXT"}, {"tries", "TEXT"}, {"cancel", "INTEGER NOT NULL DEFAULT 0"},
+        {"callback", "TEXT"}, {"callback_state", "TEXT"}, {"callback_attempts", "INTEGER NOT NULL DEFAULT 0"}, {"callback_status", "INTEGER"}};
+    /** Set on the end of a call that asked for a callback, in the transaction of its end: sent once that commits, and again after a restart. */
+    private static final String CALLBACK_DUE = "callback_state = CASE WHEN callback IS NULL THEN NULL ELSE '" + Callback.SENDING + "' END";
 
     private final boolean postgres;
     private final String table = "asynccall_calls";
@@ -93,6 +97,9 @@ public final class Store implements AutoCloseable {
     private volatile Consumer<String> cancelled = id -> { };
     /** Told how long each commit of a batch took, from its first statement (for the metrics). */
     private volatile Consumer<Duration> commits = took -> { };
+    /** Told each call whose end is to go to its callback, once committed; and those of this turn until then. */
+    private volatile Consumer<String> callbacks = id -> { };
+    private final List<String> callbacksDue = new ArrayList<>();
     /** The calls handed to this endpoint's workers and not yet let go (unhold). */
     private final java.util.Set<String> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean claiming = true;
@@ -476,6 +483,34 @@ public final class Store implements AutoCloseable {
         ops.add(new Wake());
     }
 
+    /** Given, from now on, each call whose end is to be told to its callback, once that end is committed. */
+    public void tellEnds(Consumer<String> callbacks) {
+        this.callbacks = callbacks;
+    }
+
+    /** The calls whose callbacks were being sent when the last serve on this store stopped: sent again. */
+    public List<String> callbacksSending() throws SQLException {
+        synchronized (lock) {
+            if (reader == null) throw new SQLException("the store is not connected");
+            try (PreparedStatement q = reader.prepareStatement("SELECT id FROM " + table + " WHERE " + FINISHED + " AND callback_state = '"
+                    + Callback.SENDING + "' ORDER BY finished_ms")) {
+                List<String> ids = new ArrayList<>();
+                try (ResultSet r = q.executeQuery()) {
+                    while (r.next()) ids.add(r.getString(1));
+                }
+                reader.commit();
+                return ids;
+            }
+        }
+    }
+
+    /** How a call's callback went (an attempt, or its end): written in the next turn; completes once committed. */
+    public CompletableFuture<Void> told(String id, Callback c) {
+        Told told = new Told(id, c, new CompletableFuture<>());
+        ops.add(told);
+        return told.done();
+    }
+
     /** Tells each commit's time from now on. */
     public void timeCommits(Consumer<Duration> commits) {
         this.commits = commits;
@@ -577,7 +612,7 @@ public final class Store implements AutoCloseable {
 
     /** The columns a monitor shows, in the order report(ResultSet) reads them. */
     private static final String REPORTED = "id, state, accepted_ms, started_ms, finished_ms, work_status, exit_code, answer, answer_bytes,"
-        + " note, attempts, run_at_ms, grp, tries";
+        + " note, attempts, run_at_ms, grp, tries, callback, callback_state, callback_attempts, callback_status";
 
     /** The call as its monitor shows it, or null when the store has no such call. */
     public Report report(String id) throws SQLException {
@@ -623,7 +658,9 @@ public final class Store implements AutoCloseable {
         return new Report(r.getString(1), queued && attempts > 0 ? "retrying" : row, instant(r, 3), queued && attempts == 0 ? null : instant(r, 4),
             finished ? instant(r, 5) : null, status(r, 6), exit(r, 7),
             answer == null ? null : new String(answer, StandardCharsets.ISO_8859_1), r.getLong(9), r.getString(10),
-            attempts, queued ? instant(r, 12) : null, r.getString(13), r.getString(14) == null ? "" : r.getString(14));
+            attempts, queued ? instant(r, 12) : null, r.getString(13), r.getString(14) == null ? "" : r.getString(14),
+            r.getString(15) == null ? null : new Callback(java.net.URI.create(r.getString(15)), r.getString(16) == null ? Callback.WAITING
+                : r.getString(16), r.getInt(17), r.getInt(18)));
     }
 
     /** A status: 0 (what a call not worked on, or still working, is written with) or NULL is none. */
@@ -690,7 +727,7 @@ public final class Store implements AutoCloseable {
 
     // The store's thread: everything given to it since its last commit, written in one transaction.
 
-    private sealed interface Op permits Insert, Finish, Again, Cancel, Rerun, Requeue, Wake, Close {}
+    private sealed interface Op permits Insert, Finish, Again, Cancel, Rerun, Requeue, Told, Wake, Close {}
 
     private final class Insert implements Op, Storing {
         final Call call;
@@ -776,6 +813,8 @@ public final class Store implements AutoCloseable {
 
     private record Requeue(String id) implements Op {}
 
+    private record Told(String id, Callback callback, CompletableFuture<Void> done) implements Op {}
+
     private record Wake() implements Op {}
 
     private static final class Close implements Op {
@@ -792,7 +831,7 @@ public final class Store implements AutoCloseable {
     private record Turn(long now, boolean poll, boolean renew, boolean count, int free, boolean take) {}
 
     /** What a turn's transaction took for this endpoint's workers, and whether calls may still wait in the store. */
-    private record Written(List<Claimed> taken, boolean waiting) {}
+    private record Written(List<Claimed> taken, boolean waiting, List<String> callbacks) {}
 
     private void loop() {
         Clock clock = new Clock();
@@ -826,6 +865,7 @@ public final class Store implements AutoCloseable {
             advance(clock, turn);
             complete(batch, written.taken());
             hand(written.taken());
+            written.callbacks().forEach(callbacks);
         }
         if (closing != null) closing.done.complete(null);
     }
@@ -869,6 +909,7 @@ public final class Store implements AutoCloseable {
         synchronized (lock) {
             if (writer == null) throw new SQLException("the store is not connected (" + disconnected + ")");
             long began = System.nanoTime();
+            callbacksDue.clear(); // a turn rolled back told none
             if (!doubtful.isEmpty()) settleDoubtful();
             if (staleWorking && full == null) requeueStale();
             if (turn.renew()) renew(turn.now()); // before taking: an endpoint's own calls are never taken over from it
@@ -895,7 +936,9 @@ public final class Store implements AutoCloseable {
             }
             doubtful.clear();
             commits.accept(Duration.ofNanos(System.nanoTime() - began));
-            return new Written(taken, waiting);
+            List<String> callbacks = List.copyOf(callbacksDue);
+            callbacksDue.clear();
+            return new Written(taken, waiting, callbacks);
         }
     }
 
@@ -997,6 +1040,8 @@ public final class Store implements AutoCloseable {
                 c.done.complete(new Cancelled(c.was, c.call));
             } else if (op instanceof Rerun r) {
                 r.done.complete(r.calls);
+            } else if (op instanceof Told t) {
+                t.done().complete(null);
             }
         }
         batch.clear();
@@ -1034,8 +1079,8 @@ public final class Store implements AutoCloseable {
             PreparedStatement u = sql("UPDATE " + table + " SET state = " + end + ", finished_ms = ?,"
                 + " status = CASE WHEN status = 0 THEN ? ELSE status END, work_status = ?, exit_code = ?, answer = ?, answer_bytes = ?,"
                 + " note = ?, request = CASE WHEN ? = 1 THEN request END, body = CASE WHEN ? = 1 THEN body END,"
-                + " owner = NULL, run_at_ms = NULL, cancel = 0, attempts = attempts + ?, " + TRIED
-                + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ? AND owner = ?");
+                + " owner = NULL, run_at_ms = NULL, cancel = 0, attempts = attempts + ?, " + TRIED + ", " + CALLBACK_DUE
+                + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ? AND owner = ? RETURNING callback");
             u.setLong(1, now);
             u.setInt(2, d.status());
             u.setInt(3, d.workStatus().orElse(0));
@@ -1051,7 +1096,12 @@ public final class Store implements AutoCloseable {
             tried(u, 11, f.attempt());
             u.setString(13, d.call().id());
             u.setString(14, owner);
-            if (u.executeUpdate() > 0) {
+            boolean ended;
+            try (ResultSet r = u.executeQuery()) {
+                ended = r.next();
+                if (ended && r.getString(1) != null) callbacksDue.add(d.call().id());
+            }
+            if (ended) {
                 backlog--;
             } else {
                 // Not ours any more: its lease ran out while this endpoint worked it, and another took it over.
@@ -1066,7 +1116,8 @@ public final class Store implements AutoCloseable {
                 + " finished_ms = CASE WHEN cancel = 1 THEN ? END,"
                 + " run_at_ms = CASE WHEN cancel = 1 THEN NULL ELSE ? END, note = CASE WHEN cancel = 1 THEN '" + Done.CANCELLED + "' ELSE ? END,"
                 + " owner = NULL, lease_until = NULL, work_status = ?, exit_code = ?, attempts = attempts + 1, cancel = 0, " + TRIED
-                + " WHERE id = ? AND owner = ? AND state = " + WORKING + " RETURNING state");
+                + ", callback_state = CASE WHEN cancel = 1 AND callback IS NOT NULL THEN '" + Callback.SENDING + "' END"
+                + " WHERE id = ? AND owner = ? AND state = " + WORKING + " RETURNING state, callback");
             u.setLong(1, now);
             u.setLong(2, a.nextMs);
             u.setString(3, d.note() == null ? null : d.note().replace('\0', '\uFFFD'));
@@ -1081,11 +1132,19 @@ public final class Store implements AutoCloseable {
                         + lease.toMillis() / 1000.0 + " s ran out): its attempt here is not counted; the other endpoint's stands");
                 } else if (CANCELLED.equals("'" + r.getString(1) + "'")) {
                     a.cancelled = true;
+                    if (r.getString(2) != null) callbacksDue.add(d.call().id());
                     backlog--;
                 }
             }
         } else if (op instanceof Cancel c) {
             cancel(c, now);
+        } else if (op instanceof Told t) {
+            PreparedStatement u = sql("UPDATE " + table + " SET callback_state = ?, callback_attempts = ?, callback_status = ? WHERE id = ?");
+            u.setString(1, t.callback().state());
+            u.setInt(2, t.callback().attempts());
+            if (t.callback().status() == 0) u.setNull(3, java.sql.Types.INTEGER); else u.setInt(3, t.callback().status());
+            u.setString(4, t.id());
+            u.executeUpdate();
         } else if (op instanceof Rerun r) {
             rerun(r);
         } else if (op instanceof Requeue r) {
@@ -1108,10 +1167,10 @@ public final class Store implements AutoCloseable {
 
     /** A waiting call cancelled at once; a working one marked, for the endpoint working it to end (this one: told after the commit). */
     private void cancel(Cancel c, long now) throws SQLException {
-        PreparedStatement q = sql("SELECT state, owner, request, status FROM " + table + " WHERE id = ?" + (postgres ? " FOR UPDATE" : ""));
+        PreparedStatement q = sql("SELECT state, owner, request, status, callback FROM " + table + " WHERE id = ?" + (postgres ? " FOR UPDATE" : ""));
         q.setString(1, c.id);
         int status;
-        String state, by;
+        String state, by, callback;
         byte[] request;
         try (ResultSet r = q.executeQuery()) {
             if (!r.next()) return; // was: null, no such call
@@ -1119,16 +1178,19 @@ public final class Store implements AutoCloseable {
             by = r.getString(2);
             request = r.getBytes(3);
             status = r.getInt(4);
+            callback = r.getString(5);
         }
         if (state.equals(WORKING) && status == 0) {
             c.was = "waited"; // its caller waits for its answer (stored working, its status not yet written): not cancelled
         } else if (state.equals(QUEUED)) {
             PreparedStatement u = sql("UPDATE " + table + " SET state = " + CANCELLED + ", note = '" + Done.CANCELLED
-                + "', finished_ms = ?, run_at_ms = NULL, owner = NULL, status = CASE WHEN status = 0 THEN 202 ELSE status END WHERE id = ?");
+                + "', finished_ms = ?, run_at_ms = NULL, owner = NULL, status = CASE WHEN status = 0 THEN 202 ELSE status END, " + CALLBACK_DUE
+                + " WHERE id = ?");
             u.setLong(1, now);
             u.setString(2, c.id);
             u.executeUpdate();
             backlog--;
+            if (callback != null) callbacksDue.add(c.id);
             c.was = "cancelled";
             c.call = Rows.decode(c.id, request, null, 1, Plan.ONCE, null).call(); // for the log and the events: its end
         } else if (!state.equals(WORKING)) {
@@ -1164,7 +1226,7 @@ public final class Store implements AutoCloseable {
         }
         PreparedStatement u = sql("UPDATE " + table + " SET seq = " + (postgres ? "nextval(pg_get_serial_sequence('" + table + "', 'seq'))"
             : "(SELECT max(seq) + 1 FROM " + table + ")") + ", state = " + QUEUED + ", attempts = 0, run_at_ms = NULL, finished_ms = NULL,"
-            + " started_ms = NULL, cancel = 0, work_status = NULL, exit_code = NULL, answer = NULL, answer_bytes = NULL, note = NULL,"
+            + " started_ms = NULL, cancel = 0, callback_state = NULL, callback_attempts = 0, callback_status = NULL, work_status = NULL, exit_code = NULL, answer = NULL, answer_bytes = NULL, note = NULL,"
             + " owner = NULL WHERE id = ? RETURNING request");
         for (String id : ids) {
             u.setString(1, id);
@@ -1178,7 +1240,7 @@ public final class Store implements AutoCloseable {
     private void insert(Insert i, long now) throws SQLException {
         String conflict = i.call.key() == null ? "" : " ON CONFLICT (idem_key) DO NOTHING";
         PreparedStatement u = sql("INSERT INTO " + table + " (id, idem_key, fingerprint, state, owner, lease_until, accepted_ms,"
-            + " started_ms, request, body, status, max_attempts, run_at_ms, grp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict);
+            + " started_ms, request, body, status, max_attempts, run_at_ms, grp, callback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict);
         u.setString(1, i.call.id());
         u.setString(2, i.call.key());
         u.setBytes(3, i.fingerprint);
@@ -1194,6 +1256,7 @@ public final class Store implements AutoCloseable {
         u.setInt(12, i.plan.attempts());
         if (i.plan.notBefore() == null) u.setNull(13, java.sql.Types.BIGINT); else u.setLong(13, i.plan.notBefore().toEpochMilli());
         u.setString(14, i.plan.group());
+        u.setString(15, i.plan.callback() == null ? null : i.plan.callback().toString());
         if (u.executeUpdate() > 0) return;
         PreparedStatement q = sql("SELECT fingerprint, status, id FROM " + table + " WHERE idem_key = ?");
         q.setString(1, i.call.key());
@@ -1271,7 +1334,7 @@ public final class Store implements AutoCloseable {
             }
         }
         PreparedStatement u = sql("UPDATE " + table + " SET state = " + WORKING + ", owner = ?, lease_until = ?, started_ms = ?"
-            + " WHERE seq = ? RETURNING id, request, body, attempts, max_attempts, run_at_ms, grp, accepted_ms");
+            + " WHERE seq = ? RETURNING id, request, body, attempts, max_attempts, run_at_ms, grp, accepted_ms, callback");
         long now = System.currentTimeMillis();
         for (long seq : chosen) {
             u.setString(1, owner);
@@ -1281,7 +1344,9 @@ public final class Store implements AutoCloseable {
             try (ResultSet r = u.executeQuery()) {
                 while (r.next()) {
                     long at = r.getLong(6);
-                    Plan plan = new Plan(r.getInt(5), r.wasNull() ? null : java.time.Instant.ofEpochMilli(at), r.getString(7));
+                    java.time.Instant notBefore = r.wasNull() ? null : java.time.Instant.ofEpochMilli(at);
+                    Plan plan = new Plan(r.getInt(5), notBefore, r.getString(7),
+                        r.getString(9) == null ? null : java.net.URI.create(r.getString(9)));
                     java.time.Instant due = java.time.Instant.ofEpochMilli(Math.max(at, r.getLong(8)));
                     into.add(Rows.decode(r.getString(1), r.getBytes(2), r.getBytes(3), r.getInt(4) + 1, plan, due));
                 }
@@ -1374,11 +1439,13 @@ public final class Store implements AutoCloseable {
      */
     private void sweepCancelled(long now) throws SQLException {
         PreparedStatement u = sql("UPDATE " + table + " SET state = " + CANCELLED + ", note = '" + Done.CANCELLED
-            + "', finished_ms = ?, owner = NULL, run_at_ms = NULL WHERE " + UNFINISHED + "cancel = 1 AND (state = " + QUEUED + " OR (state = " + WORKING
-            + " AND lease_until < ?))");
+            + "', finished_ms = ?, owner = NULL, run_at_ms = NULL, " + CALLBACK_DUE + " WHERE " + UNFINISHED + "cancel = 1 AND (state = " + QUEUED
+            + " OR (state = " + WORKING + " AND lease_until < ?)) RETURNING id, callback");
         u.setLong(1, now);
         u.setLong(2, now);
-        u.executeUpdate();
+        try (ResultSet r = u.executeQuery()) {
+            while (r.next()) if (r.getString(2) != null) callbacksDue.add(r.getString(1));
+        }
     }
 
     /** Finished calls older than --keep go, and their keys with them. */
@@ -1447,16 +1514,23 @@ public final class Store implements AutoCloseable {
     private void retry() {
         for (java.util.Iterator<Op> each = retry.iterator(); each.hasNext(); ) {
             Op op = each.next();
+            List<String> told;
             try {
                 synchronized (lock) {
+                    callbacksDue.clear();
                     apply(op, System.currentTimeMillis());
                     writer.commit();
+                    told = List.copyOf(callbacksDue);
+                    callbacksDue.clear();
                 }
                 each.remove();
                 if (op instanceof Finish f) f.done.complete(null);
                 if (op instanceof Again a) a.done.complete(a.cancelled);
+                if (op instanceof Told t) t.done().complete(null);
+                told.forEach(callbacks);
             } catch (Exception | Error e) {
                 synchronized (lock) {
+                    callbacksDue.clear();
                     rollback();
                     reconnect();
                 }
