@@ -31,6 +31,7 @@ import server.Log;
 import server.Metrics;
 import server.Monitor;
 import server.NotFound;
+import server.Output;
 import server.Page;
 import server.ProtocolCheck;
 import server.Routes;
@@ -176,6 +177,8 @@ public class serve {
         final res endpoint;
         final Page page;
         final Monitor monitor;
+        /** What --run commands write, followed: GET /calls/ID/output. */
+        private final Output output = new Output();
         final Metrics metrics;
         /** Null: no --callback-allow. */
         private final Callbacks callbacks;
@@ -201,11 +204,11 @@ public class serve {
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
                 options.tls == null ? Tls.jdk() : Tls.trusting(options.tls.certFile()));
             listeners.add(page);
-            this.command = options.run == null ? null : new Command(options.run, options.workTimeout, options.passEnv);
+            this.command = options.run == null ? null : new Command(options.run, options.workTimeout, options.passEnv, output);
             Work work = command != null ? command : options.work;
             if (!options.routes.isEmpty()) {
                 Map<String, Command> commands = new LinkedHashMap<>();
-                options.routes.forEach((path, cmd) -> commands.put(path, new Command(cmd, options.workTimeout, options.passEnv)));
+                options.routes.forEach((path, cmd) -> commands.put(path, new Command(cmd, options.workTimeout, options.passEnv, output)));
                 Duration sleep = options.sleep;
                 this.routes = new Routes(commands, work != null ? work : (call, received) -> {
                     Thread.sleep(sleep.toMillis(), sleep.toNanosPart() % 1_000_000);
@@ -228,7 +231,7 @@ public class serve {
                     return store.list(state, limit, before);
                 }
             };
-            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted, reader);
+            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted, reader, output);
             monitor.control(new Monitor.Control() {
                 @Override
                 public int cancel(String id) throws Exception {

@@ -190,13 +190,53 @@ public class test {
                     call.target(o.url, HELLO), monitor.getRawPath());
             }
             out.flush();
-            return awaitAnswers(out, err, clients, o, monitors, start);
+            List<Thread> outputs = new ArrayList<>();
+            monitors.forEach((call, monitor) -> outputs.add(Thread.ofVirtual().start(() -> printOutput(out, clients, o, call, monitor))));
+            int status = awaitAnswers(out, err, clients, o, monitors, start);
+            for (Thread t : outputs) t.join(2000); // the last lines a command wrote, before the summary's
+            return status;
         } catch (IOException e) {
             err.println("Error: " + Shown.printable(describe(e, o.url)));
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;
+        }
+    }
+
+    /**
+     * Prints what a call's command writes as it writes it ("sendCURL GET  stdout| line"), read from GET /calls/ID/output
+     * (server-sent events), until the call ends; an endpoint without it, or work that is not a command, prints nothing.
+     */
+    private static void printOutput(PrintWriter out, Clients clients, Options o, Call call, URI monitor) {
+        try {
+            java.net.http.HttpRequest.Builder r = java.net.http.HttpRequest.newBuilder(URI.create(monitor + "/output")).timeout(o.timeout);
+            if (o.headers().length > 0) r.headers(o.headers());
+            HttpResponse<java.util.stream.Stream<String>> a = clients.client().send(r.build(), HttpResponse.BodyHandlers.ofLines());
+            if (a.statusCode() != 200) return;
+            String event = "";
+            StringBuilder data = null;
+            for (String line : (Iterable<String>) a.body()::iterator) {
+                if (line.startsWith("event: ")) {
+                    event = line.substring(7);
+                } else if (line.startsWith("data: ")) {
+                    data = (data == null ? new StringBuilder() : data.append('\n')).append(line.substring(6));
+                } else if (line.isEmpty() && data != null) {
+                    if (event.equals("end")) return;
+                    if (event.equals("stdout") || event.equals("stderr")) {
+                        String text = data.toString();
+                        for (String l : (text.endsWith("\n") ? text.substring(0, text.length() - 1) : text).split("\n", -1)) {
+                            out.printf(Locale.ROOT, "%-8s %-4s %s| %s%n", call.function(), call.method(), event, Shown.printable(l));
+                        }
+                        out.flush();
+                    }
+                    data = null;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the monitors say how each call ended
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -360,7 +400,8 @@ public class test {
           --url URL       the endpoint, http:// or https:// (default http://127.0.0.1:8080/res.php)
           --wait          the article's commented-out code: wait for the four answers and print them
           --follow        fire the four with Prefer: respond-async (202 at once) and print each answer as it
-                          finishes, read from the monitor each 202 names (GET /calls/ID)
+                          finishes, read from the monitor each 202 names (GET /calls/ID), and what a
+                          --run command writes as it writes it (GET /calls/ID/output)
           --timeout MS    how long sendCURL waits for an answer (default 1000, as CURLOPT_TIMEOUT 1);
                           with --wait or --follow, how long the four answers may take in all (default 30000)
           --retries N     retry a call up to N times (0 to 100, default 0) while the endpoint cannot be reached,

@@ -45,6 +45,8 @@ public final class Command implements Work {
     private final String command;
     private final Duration timeout;
     private final Set<String> passEnv;
+    /** Where what a running command writes is followed (GET /calls/ID/output). */
+    private final Output output;
     private final CommandFiles files;
     private final CommandGroups groups = CommandGroups.start();
     private final Set<Process> running = ConcurrentHashMap.newKeySet();
@@ -54,7 +56,8 @@ public final class Command implements Work {
      * @param passEnv the variables of serve's environment a command gets beside PASSED and LC_*
      * @throws java.io.UncheckedIOException when there is no temporary folder for the commands' files
      */
-    public Command(String command, Duration timeout, Set<String> passEnv) {
+    public Command(String command, Duration timeout, Set<String> passEnv, Output output) {
+        this.output = output;
         this.command = command;
         this.timeout = timeout;
         this.passEnv = Set.copyOf(passEnv);
@@ -82,7 +85,7 @@ public final class Command implements Work {
         CommandFiles.Call files;
         Process process;
         try {
-            files = this.files.open();
+            files = this.files.open(output.start(call.id(), call.attempt()));
         } catch (IOException e) {
             return Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
         }

@@ -35,11 +35,22 @@ final class CommandFiles implements AutoCloseable {
     /** The lock files of this JVM's serves: never opened by a sweep, whose close would drop this process's lock on them. */
     private static final java.util.Set<Path> OWN_LOCKS = ConcurrentHashMap.newKeySet();
 
-    /** What the bound saw of a running command's files: the most its stdout held, the end of its stderr before a cut. */
+    /**
+     * What the bound saw of a running command's files: the most its stdout held, the end of its stderr before a cut;
+     * and where what it writes is followed, and how far each file has been read for it.
+     */
     private static final class Watched {
         volatile long outMost;
         volatile byte[] errTail = new byte[0];
+        final Output.Live live;
+        long outRead, errRead;
+
+        Watched(Output.Live live) {
+            this.live = live;
+        }
     }
+    /** The most of each file read for its followers at one look: a command writing fast cannot hold the bound. */
+    private static final int FOLLOWED_AT_ONCE = 64 * 1024;
 
     /** The folders of running commands. */
     private final Map<Path, Watched> running = new ConcurrentHashMap<>();
@@ -83,11 +94,34 @@ final class CommandFiles implements AutoCloseable {
         return folder;
     }
 
-    /** A folder for a call's files, watched until done. */
-    Call open() throws IOException {
+    /** A folder for a call's files, watched until done, what its command writes told to live. */
+    Call open(Output.Live live) throws IOException {
         Call call = new Call(Files.createTempDirectory(folder, "call-"));
-        running.put(call.folder(), new Watched());
+        running.put(call.folder(), new Watched(live));
         return call;
+    }
+
+    /** Tells the followers what the command wrote since the last look (at most FOLLOWED_AT_ONCE of each file; all: every byte). */
+    private static void follow(Path folder, Watched w, boolean all) {
+        synchronized (w) {
+            w.outRead = read(folder.resolve("out"), w.outRead, STDOUT_KEPT, false, w.live, all); // past its bound, stdout is not kept
+            w.errRead = read(folder.resolve("err"), w.errRead, Long.MAX_VALUE, true, w.live, all);
+        }
+    }
+
+    private static long read(Path file, long from, long bound, boolean err, Output.Live live, boolean all) {
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            byte[] piece = new byte[FOLLOWED_AT_ONCE];
+            do {
+                int n = c.read(java.nio.ByteBuffer.wrap(piece, 0, (int) Math.min(piece.length, Math.max(0, bound - from))), from);
+                if (n <= 0) break;
+                live.add(err, piece, n);
+                from += n;
+            } while (all);
+        } catch (IOException goneOrNotYet) {
+            // nothing to read yet, or any more
+        }
+        return from;
     }
 
     /** How many bytes the command wrote to stdout: its file's size, or more where it was cut. */
@@ -122,7 +156,11 @@ final class CommandFiles implements AutoCloseable {
 
     /** Deletes a call's files. */
     void done(Call call) {
-        running.remove(call.folder());
+        Watched w = running.remove(call.folder());
+        if (w != null) {
+            follow(call.folder(), w, true); // the last of it, before the files go
+            w.live.end();
+        }
         for (Path p : new Path[] {call.in(), call.out(), call.err(), call.folder()}) {
             try {
                 Files.deleteIfExists(p);
@@ -145,6 +183,7 @@ final class CommandFiles implements AutoCloseable {
                 return;
             }
             running.forEach((f, watched) -> {
+                follow(f, watched, false);
                 try {
                     if (Files.size(f.resolve("out")) > STDOUT_KEPT) { // a stat: most look within bounds
                         try (FileChannel c = FileChannel.open(f.resolve("out"), StandardOpenOption.WRITE)) {
@@ -155,7 +194,11 @@ final class CommandFiles implements AutoCloseable {
                     if (Files.size(f.resolve("err")) > STDERR_KEPT) {
                         watched.errTail = tail(f.resolve("err"), STDERR_TAIL); // its last lines are all the log shows
                         try (FileChannel c = FileChannel.open(f.resolve("err"), StandardOpenOption.WRITE)) {
-                            c.truncate(0);
+                            synchronized (watched) {
+                                follow(f, watched, true);
+                                watched.errRead = c.size(); // the command writes on from there, past a hole
+                                c.truncate(0);
+                            }
                         }
                     }
                 } catch (IOException goneOrNotYet) {

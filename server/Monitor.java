@@ -83,6 +83,7 @@ public final class Monitor implements Listener {
     private final int most;
     private final Predicate<HttpExchange> trusted;
     private final Reader store;
+    private final Output output;
     private volatile Control control;
     /** In arrival order: a list reads it backwards. */
     private final LinkedHashMap<String, State> calls = new LinkedHashMap<>();
@@ -93,7 +94,8 @@ public final class Monitor implements Listener {
      * @param trusted whether a request may read a monitor (the endpoint's token)
      * @param store where the calls are read from (null: from the events this monitor is told)
      */
-    public Monitor(Duration keep, int most, Predicate<HttpExchange> trusted, Reader store) {
+    public Monitor(Duration keep, int most, Predicate<HttpExchange> trusted, Reader store, Output output) {
+        this.output = output;
         this.keep = keep;
         this.most = most;
         this.trusted = trusted;
@@ -184,7 +186,7 @@ public final class Monitor implements Listener {
         }
     }
 
-    /** /calls and /calls/…: a monitor, the list, a cancel, a re-run. */
+    /** /calls and /calls/…: a monitor, the list, a cancel, a re-run, a call's output as it is written. */
     public void handle(HttpExchange exchange) {
         try (exchange) {
             if (!trusted.test(exchange)) {
@@ -201,12 +203,14 @@ public final class Monitor implements Listener {
                     if (method.equals("POST")) rerunAll(exchange); else notAllowed(exchange, "POST");
                 } else if (parts.length == 4 && parts[3].equals("retry")) {
                     if (method.equals("POST")) rerun(exchange, parts[2]); else notAllowed(exchange, "POST");
+                } else if (parts.length == 4 && parts[3].equals("output")) {
+                    if (method.equals("GET")) output.follow(exchange, parts[2], this::read); else notAllowed(exchange, "GET");
                 } else if (parts.length == 3) {
                     if (read) show(exchange, parts[2]);
                     else if (method.equals("DELETE")) cancel(exchange, parts[2]);
                     else notAllowed(exchange, "GET, HEAD, DELETE");
                 } else {
-                    text(exchange, 404, "404 Not Found: no such route (/calls, /calls/ID, /calls/ID/retry, /calls/retry)");
+                    text(exchange, 404, "404 Not Found: no such route (/calls, /calls/ID, /calls/ID/retry, /calls/ID/output, /calls/retry)");
                 }
             } catch (java.sql.SQLException e) {
                 exchange.getResponseHeaders().set("Retry-After", "1");

@@ -96,6 +96,23 @@ class FourCallsTest {
         assertEquals(1, none.status());
     }
 
+    /** With a --run command, --follow also prints each line it writes, told by stream, before the answers. */
+    @Test
+    void followPrintsWhatACommandWritesLineByLine() throws Exception {
+        try (TestServer server = new TestServer("--run", "echo \"working on $REQUEST_METHOD\"; echo 'half way' >&2; sleep 0.5; echo done")) {
+            Support.Run run = Support.run(test::start, "--follow", "--url", server.url("/res.php").toString());
+            assertEquals(0, run.status(), run.out() + run.err());
+            List<String> lines = run.out().lines().toList();
+            for (String method : List.of("GET ", "POST")) {
+                for (String f : List.of("sendCURL", "sendSock")) {
+                    int working = lines.indexOf(f + " " + method + " stdout| working on " + method.strip());
+                    int done = lines.indexOf(f + " " + method + " stdout| done");
+                    assertTrue(working >= 0 && done > working && lines.contains(f + " " + method + " stderr| half way"), run.out());
+                }
+            }
+        }
+    }
+
     @Test
     void againstAServerThatIgnoresPreferTheCurlCallsWaitTheirTimeoutLikeTheArticle() throws Exception {
         CountDownLatch testOver = new CountDownLatch(1);

@@ -101,8 +101,8 @@ class ProjectTest {
 
     @Test
     void whatARunMakesInTheProjectIsIgnoredByGit() throws Exception {
-        String ignored = run(Support.ROOT, "git", "check-ignore", "calls.db", "calls.db-wal", "calls.db-shm", "outbox.txt", ".jbang/x");
-        assertEquals(List.of("calls.db", "calls.db-wal", "calls.db-shm", "outbox.txt", ".jbang/x"), ignored.lines().toList());
+        String ignored = run(Support.ROOT, "git", "check-ignore", "calls.db", "calls.db-wal", "calls.db-shm", "calls.db.lock", "outbox.txt", ".jbang/x");
+        assertEquals(List.of("calls.db", "calls.db-wal", "calls.db-shm", "calls.db.lock", "outbox.txt", ".jbang/x"), ignored.lines().toList());
     }
 
     @Test
