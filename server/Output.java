@@ -12,27 +12,29 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
 
 /**
  * The output of --run commands as they write it, by call (GET /calls/ID/output, server-sent events): each
  * attempt's stdout and stderr told apart, the last KEPT bytes of each held, so that one who follows late, or
- * after the end, reads the end of it. Ended calls' output stays for the last CALLS_KEPT calls.
+ * after the end, reads the end of it. Ended calls' output stays for the last CALLS_KEPT calls
+ * (32 KiB each at most).
  */
 public final class Output {
     /** How much of each stream a call holds: what a follower who comes late, or falls behind, gets. */
     static final int KEPT = 16 * 1024;
-    static final int CALLS_KEPT = 1000;
+    static final int CALLS_KEPT = 256;
     private static final long HEARTBEAT_NANOS = 15_000_000_000L, LOOK_MILLIS = 200;
 
-    /** One stream of one attempt: its last KEPT bytes, and how many it wrote in all. */
+    /** One stream of one attempt: its last KEPT bytes (in as little as it wrote), and how many it wrote in all. */
     static final class Stream {
-        private final byte[] ring = new byte[KEPT];
+        private byte[] ring = new byte[0];
         private long total;
 
         private void add(byte[] bytes, int length) {
+            long need = Math.min(KEPT, total + length);
+            if (ring.length < need) ring = java.util.Arrays.copyOf(ring, (int) Math.min(KEPT, Math.max(need, 2L * ring.length)));
             for (int i = Math.max(0, length - KEPT); i < length; i++) ring[(int) ((total + i) % KEPT)] = bytes[i];
             total += length;
         }
@@ -48,12 +50,14 @@ public final class Output {
 
     /** One attempt's output while its command runs, and after. */
     public static final class Live {
+        private final Output owner;
         final String id;
         final int attempt;
         final Stream out = new Stream(), err = new Stream();
         boolean ended;
 
-        private Live(String id, int attempt) {
+        private Live(Output owner, String id, int attempt) {
+            this.owner = owner;
             this.id = id;
             this.attempt = attempt;
         }
@@ -66,27 +70,36 @@ public final class Output {
         }
 
         /** The command ended: nothing more comes. */
-        public synchronized void end() {
-            ended = true;
-            notifyAll();
+        public void end() {
+            synchronized (this) {
+                ended = true;
+                notifyAll();
+            }
+            owner.ended(this);
         }
     }
 
-    private final LinkedHashMap<String, Live> calls = new LinkedHashMap<>(16, 0.75f, false) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Live> eldest) {
-            return size() > CALLS_KEPT && eldest.getValue().ended;
-        }
-    };
+    /** The calls' output by id: those running, and the last CALLS_KEPT ended (in the order they ended). */
+    private final Map<String, Live> calls = new java.util.HashMap<>();
+    private final java.util.ArrayDeque<Live> ended = new java.util.ArrayDeque<>();
 
     /** An attempt at a call begins its command: its output from now on. */
     public Live start(String id, int attempt) {
-        Live live = new Live(id, attempt);
+        Live live = new Live(this, id, attempt);
         synchronized (calls) {
-            calls.remove(id);
             calls.put(id, live);
         }
         return live;
+    }
+
+    private void ended(Live live) {
+        synchronized (calls) {
+            ended.addLast(live);
+            while (ended.size() > CALLS_KEPT) {
+                Live gone = ended.removeFirst();
+                calls.remove(gone.id, gone); // unless its call has run again since
+            }
+        }
     }
 
     private Live live(String id) {
