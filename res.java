@@ -219,6 +219,7 @@ public class res implements HttpHandler {
         IntConsumer beforeAnswer = ownsKey ? status -> keys.done(call.key(), status) : status -> { };
         if (async) {
             beforeAnswer.accept(202);
+            line.hold(call, plan); // before the 202: arrival order is the order the callers were answered in
             accept(exchange, call);
             exchange.close();
             work(call, received, plan, ownsKey);

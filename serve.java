@@ -23,6 +23,7 @@ import com.sun.net.httpserver.HttpsServer;
 import http.Bearer;
 import http.Replies;
 import server.Callbacks;
+import server.Changes;
 import server.Command;
 import server.ConnectionBudget;
 import server.EventLog;
@@ -227,11 +228,18 @@ public class serve {
                 }
 
                 @Override
-                public List<call.Report> list(String state, int limit, String before) throws java.sql.SQLException {
-                    return store.list(state, limit, before);
+                public List<call.Report> list(String state, String group, String key, java.time.Instant since, java.time.Instant until, int limit,
+                                              String before) throws java.sql.SQLException {
+                    return store.list(state, group, key, since, until, limit, before);
+                }
+
+                @Override
+                public Map<String, Long> counts() throws java.sql.SQLException {
+                    return store.counts();
                 }
             };
-            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted, reader, output);
+            Changes changes = new Changes(store != null);
+            this.monitor = new Monitor(options.keep, MONITORS_KEPT, endpoint::trusted, reader, output, changes);
             monitor.control(new Monitor.Control() {
                 @Override
                 public int cancel(String id) throws Exception {
@@ -249,6 +257,7 @@ public class serve {
                 }
             });
             if (store == null) listeners.add(monitor);
+            listeners.add(changes); // after the monitor: what a change makes the dashboard read is there
             this.callbacks = options.callbackAllow.isEmpty() ? null : new Callbacks(options.callbackSecret, options.attempts, options.backoff,
                 new Callbacks.Book() {
                     @Override

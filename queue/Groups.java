@@ -12,9 +12,11 @@ import java.util.Map;
 public final class Groups {
     private final Map<String, ArrayDeque<String>> lines = new HashMap<>();
 
-    /** A call joins the end of its group's line (null: no group). */
+    /** A call joins the end of its group's line (null: no group), once: joined already, it keeps its place. */
     public synchronized void join(String group, String id) {
-        if (group != null) lines.computeIfAbsent(group, g -> new ArrayDeque<>()).addLast(id);
+        if (group == null) return;
+        ArrayDeque<String> line = lines.computeIfAbsent(group, g -> new ArrayDeque<>());
+        if (!line.contains(id)) line.addLast(id);
     }
 
     /** Waits until the call is first in its group's line. */

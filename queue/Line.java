@@ -77,6 +77,11 @@ public final class Line {
      * A call answered 202 joins the line (its group's too, in arrival order) and is worked in a thread of its own;
      * ended is told its end (done, failed, cancelled, or cut by a stop) and then the call is kept when it failed.
      */
+    /** A call about to be answered 202 takes its place in its group's line: a call its caller sends next comes after it. */
+    public void hold(Call call, Plan plan) {
+        groups.join(plan.group(), call.id());
+    }
+
     public void start(Call call, Received received, Plan plan, Consumer<Done> ended) {
         Pending p = new Pending(call, received, plan);
         pending.put(call.id(), p);

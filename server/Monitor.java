@@ -47,13 +47,16 @@ public final class Monitor implements Listener {
         final StringBuilder tries = new StringBuilder();
         Report finished;
 
-        State(String id) {
+        final Report.Asked asked;
+
+        State(String id, Report.Asked asked) {
             this.id = id;
+            this.asked = asked;
         }
 
         Report report() {
             return finished != null ? finished : new Report(id, state, accepted, started, null, OptionalInt.empty(), OptionalInt.empty(),
-                null, 0, null, attempts, next, group, tries.toString(), callback);
+                null, 0, null, attempts, next, group, tries.toString(), callback, asked);
         }
     }
 
@@ -61,8 +64,15 @@ public final class Monitor implements Listener {
     public interface Reader {
         Report report(String id) throws java.sql.SQLException;
 
-        /** Calls in state (null: any), newest first, at most limit, older than the call before (null: from the newest). */
-        List<Report> list(String state, int limit, String before) throws java.sql.SQLException;
+        /**
+         * Calls in state, of group, with key, accepted from since and before until (each null: any), newest first, at most
+         * limit, older than the call before (null: from the newest).
+         */
+        List<Report> list(String state, String group, String key, Instant since, Instant until, int limit, String before)
+            throws java.sql.SQLException;
+
+        /** How many calls are in each state. */
+        Map<String, Long> counts() throws java.sql.SQLException;
     }
 
     /** What the management routes ask of the endpoint. Each answers an HTTP status. */
@@ -84,6 +94,7 @@ public final class Monitor implements Listener {
     private final Predicate<HttpExchange> trusted;
     private final Reader store;
     private final Output output;
+    private final Changes changes;
     private volatile Control control;
     /** In arrival order: a list reads it backwards. */
     private final LinkedHashMap<String, State> calls = new LinkedHashMap<>();
@@ -94,8 +105,9 @@ public final class Monitor implements Listener {
      * @param trusted whether a request may read a monitor (the endpoint's token)
      * @param store where the calls are read from (null: from the events this monitor is told)
      */
-    public Monitor(Duration keep, int most, Predicate<HttpExchange> trusted, Reader store, Output output) {
+    public Monitor(Duration keep, int most, Predicate<HttpExchange> trusted, Reader store, Output output, Changes changes) {
         this.output = output;
+        this.changes = changes;
         this.keep = keep;
         this.most = most;
         this.trusted = trusted;
@@ -109,7 +121,7 @@ public final class Monitor implements Listener {
 
     @Override
     public synchronized void accepted(Call call) {
-        State s = new State(call.id()), before = calls.remove(call.id());
+        State s = new State(call.id(), Report.Asked.of(call)), before = calls.remove(call.id());
         if (before != null) { // a call run again: listed as the newest arrival, accepted when it was first, its attempts so far kept
             s.accepted = before.accepted;
             s.tries.append(before.tries);
@@ -156,7 +168,7 @@ public final class Monitor implements Listener {
         String state = done.cancelled() ? "cancelled" : done.failed() ? "failed" : "done";
         s.finished = new Report(s.id, state, s.accepted, s.started, Instant.now(), done.workStatus(), done.exit(), answer, done.answerBytes(),
             done.note(), s.attempts, null, s.group, s.tries.toString(),
-            s.callback == null ? null : new Callback(s.callback.url(), Callback.SENDING, 0, 0));
+            s.callback == null ? null : new Callback(s.callback.url(), Callback.SENDING, 0, 0), s.asked);
         finished.addLast(s);
         forgetOld();
     }
@@ -189,13 +201,17 @@ public final class Monitor implements Listener {
     /** /calls and /calls/…: a monitor, the list, a cancel, a re-run, a call's output as it is written. */
     public void handle(HttpExchange exchange) {
         try (exchange) {
+            String path = exchange.getRequestURI().getRawPath(), method = exchange.getRequestMethod();
+            boolean read = method.equals("GET") || method.equals("HEAD");
+            if ((path.equals("/calls") || path.equals("/calls/")) && read && Dashboard.wanted(exchange)) {
+                Dashboard.page(exchange); // holds no data: it asks for the token itself
+                return;
+            }
             if (!trusted.test(exchange)) {
                 Bearer.refuse(exchange);
                 return;
             }
-            String path = exchange.getRequestURI().getRawPath(), method = exchange.getRequestMethod();
             String[] parts = path.split("/", -1); // "", "calls", ID, "retry"
-            boolean read = method.equals("GET") || method.equals("HEAD");
             try {
                 if (path.equals("/calls") || path.equals("/calls/")) {
                     if (read) list(exchange); else notAllowed(exchange, "GET, HEAD");
@@ -203,6 +219,10 @@ public final class Monitor implements Listener {
                     if (method.equals("POST")) rerunAll(exchange); else notAllowed(exchange, "POST");
                 } else if (parts.length == 4 && parts[3].equals("retry")) {
                     if (method.equals("POST")) rerun(exchange, parts[2]); else notAllowed(exchange, "POST");
+                } else if (path.equals("/calls/counts")) {
+                    if (read) counts(exchange); else notAllowed(exchange, "GET, HEAD");
+                } else if (path.equals("/calls/events")) {
+                    if (method.equals("GET")) changes.follow(exchange); else notAllowed(exchange, "GET");
                 } else if (parts.length == 4 && parts[3].equals("output")) {
                     if (method.equals("GET")) output.follow(exchange, parts[2], this::read); else notAllowed(exchange, "GET");
                 } else if (parts.length == 3) {
@@ -210,7 +230,7 @@ public final class Monitor implements Listener {
                     else if (method.equals("DELETE")) cancel(exchange, parts[2]);
                     else notAllowed(exchange, "GET, HEAD, DELETE");
                 } else {
-                    text(exchange, 404, "404 Not Found: no such route (/calls, /calls/ID, /calls/ID/retry, /calls/ID/output, /calls/retry)");
+                    text(exchange, 404, "404 Not Found: no such route (/calls, /calls/ID, /calls/ID/retry, /calls/ID/output, /calls/retry, /calls/counts, /calls/events)");
                 }
             } catch (java.sql.SQLException e) {
                 exchange.getResponseHeaders().set("Retry-After", "1");
@@ -322,10 +342,11 @@ public final class Monitor implements Listener {
         json(exchange, 202, "{\"retried\":" + n + "}\n");
     }
 
-    /** GET /calls?state=S&limit=N&before=ID. */
+    /** GET /calls?state=S&group=G&key=K&since=T&until=T&limit=N&before=ID. */
     private void list(HttpExchange exchange) throws Exception {
-        Map<String, String> q = query(exchange, "state", "limit", "before");
-        String state = q.get("state");
+        Map<String, String> q = query(exchange, "state", "group", "key", "since", "until", "limit", "before");
+        String state = q.get("state"), group = q.get("group"), key = q.get("key");
+        Instant since = time(q, "since"), until = time(q, "until");
         if (state != null && !Report.STATES.contains(state)) throw new Bad("state is one of " + String.join(", ", Report.STATES) + ", not " + state);
         int limit = LIST_DEFAULT;
         if (q.containsKey("limit")) {
@@ -338,13 +359,19 @@ public final class Monitor implements Listener {
         }
         String before = q.get("before");
         if (before != null && (!isId(before) || report(before) == null)) throw new Bad("before names a call kept here, not " + before);
-        List<Report> page = store != null ? store.list(state, limit + 1, before) : inMemory(state, limit + 1, before);
+        List<Report> page = store != null ? store.list(state, group, key, since, until, limit + 1, before)
+            : inMemory(r -> (state == null || state.equals(r.state())) && (group == null || group.equals(r.group()))
+                && (key == null || r.asked() != null && key.equals(r.asked().key())) && (since == null || !r.accepted().isBefore(since))
+                && (until == null || r.accepted().isBefore(until)), limit + 1, before);
         StringBuilder out = new StringBuilder("{\"calls\":[");
         for (int i = 0; i < Math.min(limit, page.size()); i++) out.append(i == 0 ? "" : ",").append(json(page.get(i)).strip());
         out.append("],\"next\":");
         if (page.size() > limit) {
-            out.append('"').append("/calls?").append(state == null ? "" : "state=" + state + "&").append("limit=").append(limit)
-                .append("&before=").append(page.get(limit - 1).id()).append('"');
+            StringBuilder next = new StringBuilder("/calls?");
+            q.forEach((name, value) -> {
+                if (!name.equals("before")) next.append(name).append('=').append(java.net.URLEncoder.encode(value, StandardCharsets.UTF_8)).append('&');
+            });
+            out.append(Json.bytes(next.append("before=").append(page.get(limit - 1).id()).toString()));
         } else {
             out.append("null");
         }
@@ -385,7 +412,35 @@ public final class Monitor implements Listener {
         return s == null ? null : s.report();
     }
 
-    private synchronized List<Report> inMemory(String state, int limit, String before) {
+    /** A time of the query (ISO-8601), or null when not given. */
+    private static Instant time(Map<String, String> q, String name) throws Bad {
+        if (!q.containsKey(name)) return null;
+        try {
+            return Instant.parse(q.get(name));
+        } catch (DateTimeParseException e) {
+            throw new Bad(name + " is an ISO-8601 time such as 2026-12-05T10:00:00Z, not " + q.get(name));
+        }
+    }
+
+    /** GET /calls/counts: {"queued":N, "retrying":N, "working":N, "done":N, "failed":N, "cancelled":N}. */
+    private void counts(HttpExchange exchange) throws Exception {
+        Map<String, Long> counts;
+        if (store != null) {
+            counts = store.counts();
+        } else {
+            counts = new LinkedHashMap<>();
+            for (String state : Report.STATES) counts.put(state, 0L);
+            synchronized (this) {
+                forgetOld();
+                for (State s : calls.values()) counts.merge(s.report().state(), 1L, Long::sum);
+            }
+        }
+        StringBuilder out = new StringBuilder("{");
+        counts.forEach((state, n) -> out.append(out.length() > 1 ? "," : "").append('"').append(state).append("\":").append(n));
+        json(exchange, 200, out.append("}\n").toString());
+    }
+
+    private synchronized List<Report> inMemory(Predicate<Report> which, int limit, String before) {
         forgetOld();
         List<Report> page = new ArrayList<>();
         boolean past = before == null;
@@ -395,7 +450,7 @@ public final class Monitor implements Listener {
                 continue;
             }
             Report r = s.report();
-            if (state == null || state.equals(r.state())) page.add(r);
+            if (which.test(r)) page.add(r);
             if (page.size() == limit) break;
         }
         return page;
@@ -403,7 +458,12 @@ public final class Monitor implements Listener {
 
     /** A monitor's JSON: the fields it has always had, then attempts, next, group and tries. */
     public static String json(Report s) {
-        StringBuilder out = new StringBuilder("{\"id\":\"").append(s.id()).append("\",\"state\":\"").append(s.state())
+        StringBuilder out = new StringBuilder("{\"id\":\"").append(s.id()).append('"');
+        if (s.asked() != null) {
+            out.append(",\"method\":").append(Json.bytes(s.asked().method())).append(",\"uri\":").append(Json.bytes(s.asked().uri()))
+                .append(",\"key\":").append(s.asked().key() == null ? "null" : Json.bytes(s.asked().key()));
+        }
+        out.append(",\"state\":\"").append(s.state())
             .append("\",\"accepted\":\"").append(s.accepted()).append('"')
             .append(",\"started\":").append(s.started() == null ? "null" : "\"" + s.started() + "\"")
             .append(",\"finished\":").append(s.finished() == null ? "null" : "\"" + s.finished() + "\"");

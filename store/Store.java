@@ -60,7 +60,8 @@ public final class Store implements AutoCloseable {
     /** The columns added since the first version of the table, made on an older one as it is opened. */
     private static final String[][] ADDED = {{"attempts", "INTEGER NOT NULL DEFAULT 0"}, {"max_attempts", "INTEGER NOT NULL DEFAULT 1"},
         {"run_at_ms", "BIGINT"}, {"grp", "TEXT"}, {"tries", "TEXT"}, {"cancel", "INTEGER NOT NULL DEFAULT 0"},
-        {"callback", "TEXT"}, {"callback_state", "TEXT"}, {"callback_attempts", "INTEGER NOT NULL DEFAULT 0"}, {"callback_status", "INTEGER"}};
+        {"callback", "TEXT"}, {"callback_state", "TEXT"}, {"callback_attempts", "INTEGER NOT NULL DEFAULT 0"}, {"callback_status", "INTEGER"},
+        {"method", "TEXT"}, {"uri", "TEXT"}};
     /** Set on the end of a call that asked for a callback, in the transaction of its end: sent once that commits, and again after a restart. */
     private static final String CALLBACK_DUE = "callback_state = CASE WHEN callback IS NULL THEN NULL ELSE '" + Callback.SENDING + "' END";
 
@@ -612,7 +613,7 @@ public final class Store implements AutoCloseable {
 
     /** The columns a monitor shows, in the order report(ResultSet) reads them. */
     private static final String REPORTED = "id, state, accepted_ms, started_ms, finished_ms, work_status, exit_code, answer, answer_bytes,"
-        + " note, attempts, run_at_ms, grp, tries, callback, callback_state, callback_attempts, callback_status";
+        + " note, attempts, run_at_ms, grp, tries, callback, callback_state, callback_attempts, callback_status, method, uri, idem_key";
 
     /** The call as its monitor shows it, or null when the store has no such call. */
     public Report report(String id) throws SQLException {
@@ -620,8 +621,12 @@ public final class Store implements AutoCloseable {
         return one.isEmpty() ? null : one.get(0);
     }
 
-    /** Calls in a state (null: any), newest first, at most limit, accepted before the call before (null: from the newest). */
-    public List<Report> list(String state, int limit, String before) throws SQLException {
+    /**
+     * Calls in a state (null: any), of a group, with a key, accepted from since and before until (each null: any),
+     * newest first, at most limit, accepted before the call before (null: from the newest).
+     */
+    public List<Report> list(String state, String group, String key, java.time.Instant since, java.time.Instant until, int limit, String before)
+            throws SQLException {
         String where = state == null ? "1 = 1" : switch (state) {
             case "queued" -> UNFINISHED + "state = " + QUEUED + " AND attempts = 0";
             case "retrying" -> UNFINISHED + "state = " + QUEUED + " AND attempts > 0";
@@ -629,9 +634,47 @@ public final class Store implements AutoCloseable {
             case "done", "failed", "cancelled" -> FINISHED + " AND state = '" + state + "'";
             default -> throw new IllegalArgumentException("no such state: " + state);
         };
-        String sql = "SELECT " + REPORTED + " FROM " + table + " WHERE " + where
-            + (before == null ? "" : " AND seq < (SELECT seq FROM " + table + " WHERE id = ?)") + " ORDER BY seq DESC LIMIT " + limit;
-        return before == null ? read(sql) : read(sql, before);
+        List<String> params = new ArrayList<>();
+        if (group != null) {
+            where += " AND grp = ?";
+            params.add(group);
+        }
+        if (key != null) {
+            where += " AND idem_key = ?";
+            params.add(key);
+        }
+        if (since != null) {
+            where += " AND accepted_ms >= CAST(? AS BIGINT)";
+            params.add(String.valueOf(since.toEpochMilli()));
+        }
+        if (until != null) {
+            where += " AND accepted_ms < CAST(? AS BIGINT)";
+            params.add(String.valueOf(until.toEpochMilli()));
+        }
+        if (before != null) {
+            where += " AND seq < (SELECT seq FROM " + table + " WHERE id = ?)";
+            params.add(before);
+        }
+        return read("SELECT " + REPORTED + " FROM " + table + " WHERE " + where + " ORDER BY seq DESC LIMIT " + limit, params.toArray(String[]::new));
+    }
+
+    /** How many calls are in each state (retrying apart from queued), every endpoint's. */
+    public Map<String, Long> counts() throws SQLException {
+        Map<String, Long> counts = new java.util.LinkedHashMap<>();
+        for (String state : Report.STATES) counts.put(state, 0L);
+        synchronized (lock) {
+            if (reader == null) throw new SQLException("the store is not connected");
+            try (PreparedStatement q = reader.prepareStatement("SELECT state, CASE WHEN attempts > 0 THEN 1 ELSE 0 END, count(*) FROM " + table
+                    + " GROUP BY state, CASE WHEN attempts > 0 THEN 1 ELSE 0 END"); ResultSet r = q.executeQuery()) {
+                while (r.next()) {
+                    String state = r.getString(1).equals("queued") && r.getInt(2) == 1 ? "retrying" : r.getString(1);
+                    counts.merge(state, r.getLong(3), Long::sum);
+                }
+            } finally {
+                reader.commit();
+            }
+        }
+        return counts;
     }
 
     private List<Report> read(String sql, String... params) throws SQLException {
@@ -660,7 +703,8 @@ public final class Store implements AutoCloseable {
             answer == null ? null : new String(answer, StandardCharsets.ISO_8859_1), r.getLong(9), r.getString(10),
             attempts, queued ? instant(r, 12) : null, r.getString(13), r.getString(14) == null ? "" : r.getString(14),
             r.getString(15) == null ? null : new Callback(java.net.URI.create(r.getString(15)), r.getString(16) == null ? Callback.WAITING
-                : r.getString(16), r.getInt(17), r.getInt(18)));
+                : r.getString(16), r.getInt(17), r.getInt(18)),
+            r.getString(19) == null ? null : new Report.Asked(r.getString(19), r.getString(20), r.getString(21)));
     }
 
     /** A status: 0 (what a call not worked on, or still working, is written with) or NULL is none. */
@@ -1240,7 +1284,8 @@ public final class Store implements AutoCloseable {
     private void insert(Insert i, long now) throws SQLException {
         String conflict = i.call.key() == null ? "" : " ON CONFLICT (idem_key) DO NOTHING";
         PreparedStatement u = sql("INSERT INTO " + table + " (id, idem_key, fingerprint, state, owner, lease_until, accepted_ms,"
-            + " started_ms, request, body, status, max_attempts, run_at_ms, grp, callback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + conflict);
+            + " started_ms, request, body, status, max_attempts, run_at_ms, grp, callback, method, uri) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            + conflict);
         u.setString(1, i.call.id());
         u.setString(2, i.call.key());
         u.setBytes(3, i.fingerprint);
@@ -1257,6 +1302,8 @@ public final class Store implements AutoCloseable {
         if (i.plan.notBefore() == null) u.setNull(13, java.sql.Types.BIGINT); else u.setLong(13, i.plan.notBefore().toEpochMilli());
         u.setString(14, i.plan.group());
         u.setString(15, i.plan.callback() == null ? null : i.plan.callback().toString());
+        u.setString(16, i.call.method());
+        u.setString(17, i.call.uri().toString().replace('\0', '\uFFFD')); // PostgreSQL's text has no NUL
         if (u.executeUpdate() > 0) return;
         PreparedStatement q = sql("SELECT fingerprint, status, id FROM " + table + " WHERE idem_key = ?");
         q.setString(1, i.call.key());

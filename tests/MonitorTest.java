@@ -37,7 +37,7 @@ class MonitorTest {
             server.calls.await(d -> d.call().uri().toString().endsWith("n=2"), Duration.ofSeconds(10));
             String done = get(server, second);
             String body = Support.body(done);
-            assertTrue(body.matches("\\{\"id\":\"[0-9a-f]{32}\",\"state\":\"done\",\"accepted\":\"[^\"]+Z\",\"started\":\"[^\"]+Z\",\"finished\":\"[^\"]+Z\","
+            assertTrue(body.matches("\\{\"id\":\"[0-9a-f]{32}\",\"method\":\"GET\",\"uri\":\"/res\\.php\\?n=2\",\"key\":null,\"state\":\"done\",\"accepted\":\"[^\"]+Z\",\"started\":\"[^\"]+Z\",\"finished\":\"[^\"]+Z\","
                 + "\"status\":200,\"answer\":\"Array\\\\n\\(\\\\n    \\[method\\] => GET\\\\n.*\",\"answer_bytes\":\\d+,"
                 + "\"attempts\":1,\"next\":null,\"group\":null,\"tries\":\\[\\{\"attempt\":1,\"started\":\"[^\"]+Z\",\"finished\":\"[^\"]+Z\",\"status\":200}]}\n"), body);
             assertTrue(body.contains("[n] => 2\\n"), body);
