@@ -259,20 +259,20 @@ public class serve {
             if (store == null) listeners.add(monitor);
             listeners.add(changes); // after the monitor: what a change makes the dashboard read is there
             this.callbacks = options.callbackAllow.isEmpty() ? null : new Callbacks(options.callbackSecret, options.attempts, options.backoff,
-                new Callbacks.Book() {
+                new http.CallbackUrls(options.callbackAllow), new Callbacks.Book() {
                     @Override
                     public call.Report report(String id) {
                         return monitor.read(id);
                     }
 
                     @Override
-                    public void told(String id, call.Callback c) {
+                    public void told(String id, java.time.Instant ended, call.Callback c) {
                         if (store == null) {
-                            monitor.told(id, c);
+                            monitor.told(id, ended, c);
                             return;
                         }
                         try {
-                            store.told(id, c).get(res.STORE_WAIT.toSeconds(), TimeUnit.SECONDS); // written before it is logged
+                            store.told(id, ended, c).get(res.STORE_WAIT.toSeconds(), TimeUnit.SECONDS); // written before it is logged
                         } catch (InterruptedException e) {
                             Thread.currentThread().interrupt();
                         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
@@ -335,6 +335,7 @@ public class serve {
             }
             server.warnIfInvalid();
             server.endpoint.startWorking();
+            if (server.callbacks == null && store != null) server.warnOfCallbacksWaiting();
             if (server.callbacks != null) {
                 log.line(null, "Callbacks: calls may name a URL under " + String.join(", ", options.callbackAllow.stream().map(Object::toString).toList())
                     + " (Asynccall-Callback) to be told their end, signed (Standard Webhooks)");
@@ -471,6 +472,17 @@ public class serve {
             if (invalid != null) {
                 log.line(null, "Warning: the certificate (--tls-cert " + tls.certFile() + ") " + invalid
                     + ": callers that check it refuse every call");
+            }
+        }
+
+        /** With a store and no --callback-allow: callbacks the store holds to send wait for a serve that sends them. */
+        private void warnOfCallbacksWaiting() {
+            try {
+                int n = store.callbacksSending().size();
+                if (n > 0) log.line(null, "Warning: " + Shown.plural(n, "callback") + " of ended calls wait to be sent: start serve with"
+                    + " --callback-allow and --callback-secret-file to send them");
+            } catch (java.sql.SQLException e) {
+                // the store's failure is said by the store
             }
         }
 

@@ -46,7 +46,7 @@ public final class CallbackUrls {
         }
         if (u == null || !web(u) || u.getRawUserInfo() != null || u.getRawFragment() != null || !plain(u.getRawPath())) {
             throw new IllegalArgumentException("Asynccall-Callback is an http or https URL of 2048 characters at most, without user,"
-                + " fragment, dot segments or encoded slashes and dots");
+                + " fragment, dot segments, \";\" or encoded slashes, dots, percents and control characters");
         }
         for (URI p : prefixes) if (under(u, p)) return u;
         throw new IllegalArgumentException("Asynccall-Callback " + given + " is not under a URL this serve allows (--callback-allow)");
@@ -57,10 +57,13 @@ public final class CallbackUrls {
         return u.isAbsolute() && !u.isOpaque() && (scheme.equals("http") || scheme.equals("https")) && u.getHost() != null;
     }
 
-    /** A path that means what it says to every server: no dot segments, no encoded dot, slash or backslash. */
+    /**
+     * A path that means what it says to every server: no dot segments, no encoded dot, slash, backslash, percent or
+     * control character, and no ";" (Tomcat reads "/a/..;/b" as "/b").
+     */
     private static boolean plain(String path) {
         String p = path == null ? "" : path.toLowerCase(Locale.ROOT);
-        return !p.contains("%2e") && !p.contains("%2f") && !p.contains("%5c") && !p.contains("\\")
+        return !p.matches("(?s).*(%2e|%2f|%5c|%25|%[01][0-9a-f]|%7f|[;\\\\]).*")
             && !("/" + p + "/").contains("/./") && !("/" + p + "/").contains("/../");
     }
 

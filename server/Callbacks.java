@@ -28,7 +28,8 @@ public final class Callbacks implements Listener {
     public interface Book {
         Report report(String id);
 
-        void told(String id, Callback c);
+        /** How the telling of the call's end at ended went (an end since, of a run again, is not this one's). */
+        void told(String id, Instant ended, Callback c);
     }
 
     private static final Duration CONNECT = Duration.ofSeconds(10), ANSWER = Duration.ofSeconds(30);
@@ -36,13 +37,15 @@ public final class Callbacks implements Listener {
     private final int attempts;
     private final Backoff backoff;
     private final Book book;
+    private final http.CallbackUrls allowed;
     private final Consumer<String> log;
     // No redirects: a 3xx could lead out of what --callback-allow allows; it is an answer that is not 2xx.
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(CONNECT).followRedirects(HttpClient.Redirect.NEVER).build();
     private final Set<Thread> sending = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    public Callbacks(WebhookSignature signature, int attempts, Backoff backoff, Book book, Consumer<String> log) {
+    public Callbacks(WebhookSignature signature, int attempts, Backoff backoff, http.CallbackUrls allowed, Book book, Consumer<String> log) {
+        this.allowed = allowed;
         this.signature = signature;
         this.attempts = attempts;
         this.backoff = backoff;
@@ -76,16 +79,35 @@ public final class Callbacks implements Listener {
         // One message, one webhook-id, whichever attempt: the receiver may tell a repeat by it. A call run again ends anew.
         String message = "msg_" + id + "_" + end.finished().toEpochMilli();
         byte[] body = Monitor.json(end.told(null)).getBytes(StandardCharsets.UTF_8);
+        String what = "Callback of call " + id + " to " + url;
+        try {
+            allowed.check(url.toString()); // stored under an earlier serve's --callback-allow: what this one allows is what goes
+        } catch (IllegalArgumentException e) {
+            book.told(id, end.finished(), new Callback(url, Callback.FAILED, end.callback().attempts(), 0));
+            log.accept(what + ": not sent, not under what --callback-allow allows now");
+            return;
+        }
         for (int n = end.callback().attempts() + 1; ; n++) {
+            if (n > end.callback().attempts() + 1) {
+                Report now = book.report(id);
+                if (now == null || !end.finished().equals(now.finished())) {
+                    log.accept(what + ": its end of " + end.finished() + " is not told again (the call ran again since; its new end is told)");
+                    return;
+                }
+            }
             long timestamp = Instant.now().getEpochSecond();
-            HttpRequest request = HttpRequest.newBuilder(url).timeout(ANSWER).header("Content-Type", "application/json")
+            HttpRequest request = HttpRequest.newBuilder(url).version(HttpClient.Version.HTTP_1_1).timeout(ANSWER)
+                .header("Content-Type", "application/json")
                 .header("User-Agent", "asynccall").header("webhook-id", message).header("webhook-timestamp", String.valueOf(timestamp))
                 .header("webhook-signature", signature.sign(message, timestamp, body)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
             int status = 0;
             String why;
             Duration retryAfter = null;
             try {
-                HttpResponse<Void> answer = client.send(request, HttpResponse.BodyHandlers.discarding());
+                // The status is the answer: the body is not read (the timeout ends at the headers, and a body trickled forever
+                // would hold the telling), its connection closed.
+                HttpResponse<java.io.InputStream> answer = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                answer.body().close();
                 status = answer.statusCode();
                 why = "status " + status;
                 retryAfter = answer.headers().firstValue("Retry-After").filter(s -> s.matches("\\d{1,5}")).map(s -> Duration.ofSeconds(Long.parseLong(s))).orElse(null);
@@ -94,18 +116,17 @@ public final class Callbacks implements Listener {
             } catch (InterruptedException stop) {
                 return; // a stop: with a store, the call's row says it is still being sent, and the next start sends it
             }
-            String what = "Callback of call " + id + " to " + url;
             if (status >= 200 && status < 300) {
-                book.told(id, new Callback(url, Callback.DELIVERED, n, status));
+                book.told(id, end.finished(), new Callback(url, Callback.DELIVERED, n, status));
                 log.accept(what + ": delivered (" + why + (n > 1 ? ", attempt " + n + " of " + attempts : "") + ")");
                 return;
             }
             if (n >= attempts) {
-                book.told(id, new Callback(url, Callback.FAILED, n, status));
+                book.told(id, end.finished(), new Callback(url, Callback.FAILED, n, status));
                 log.accept(what + ": attempt " + n + " of " + attempts + " failed (" + why + "): given up");
                 return;
             }
-            book.told(id, new Callback(url, Callback.SENDING, n, status));
+            book.told(id, end.finished(), new Callback(url, Callback.SENDING, n, status));
             Instant next = backoff.next(n, retryAfter);
             Duration wait = Duration.between(Instant.now(), next);
             log.accept(what + ": attempt " + n + " of " + attempts + " failed (" + why + "): tried again in "

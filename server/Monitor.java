@@ -174,11 +174,11 @@ public final class Monitor implements Listener {
     }
 
     /** How a call's callback went, without a store: its monitor shows it. */
-    public synchronized void told(String id, Callback c) {
+    public synchronized void told(String id, Instant ended, Callback c) {
         State s = calls.get(id);
-        if (s == null) return;
+        if (s == null || s.finished == null || !s.finished.finished().equals(ended)) return; // run again since: not this end's
         s.callback = c;
-        if (s.finished != null) s.finished = s.finished.told(c);
+        s.finished = s.finished.told(c);
     }
 
     /** A call as its monitor shows it, or null (no such call, or the store cannot be read). */

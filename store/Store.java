@@ -184,7 +184,18 @@ public final class Store implements AutoCloseable {
      * rather than SQLite's exclusive mode, which would lock out an operator's reader too.
      */
     private void own() {
-        java.nio.file.Path lockFile = file.resolveSibling(file.getFileName() + ".lock");
+        java.nio.file.Path real;
+        try {
+            // The file itself, whatever names it: a symbolic link to it locks the same lock; a second hard link is refused.
+            real = java.nio.file.Files.exists(file) ? file.toRealPath() : file.toAbsolutePath().getParent().toRealPath().resolve(file.getFileName());
+            if (java.nio.file.Files.exists(real) && ((Number) java.nio.file.Files.getAttribute(real, "unix:nlink")).intValue() > 1) {
+                throw new IllegalArgumentException("the store " + file + " has another name (a hard link), by which a second serve could"
+                    + " take its calls: give serve a file of its own");
+            }
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            real = file.toAbsolutePath();
+        }
+        java.nio.file.Path lockFile = real.resolveSibling(real.getFileName() + ".lock");
         try {
             owned = java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
             if (owned.tryLock() != null) return;
@@ -233,7 +244,13 @@ public final class Store implements AutoCloseable {
         }
         Connection c = DriverManager.getConnection(jdbc, timeouts);
         try {
-            if (!postgres) {
+            if (postgres) {
+                // An endpoint paused in a transaction (SIGSTOP, a VM frozen) would hold its calls' row locks, and SKIP LOCKED
+                // would keep the others from taking them over for good: PostgreSQL ends such a session well within the lease.
+                try (Statement s = c.createStatement()) {
+                    s.execute("SET idle_in_transaction_session_timeout = " + Math.max(100, lease.toMillis() / 2));
+                }
+            } else {
                 try (Statement s = c.createStatement()) {
                     s.execute("PRAGMA busy_timeout=3000"); // an operator's write (sqlite3) is waited for, not a failure at once
                     s.execute("PRAGMA journal_mode=WAL");
@@ -506,8 +523,8 @@ public final class Store implements AutoCloseable {
     }
 
     /** How a call's callback went (an attempt, or its end): written in the next turn; completes once committed. */
-    public CompletableFuture<Void> told(String id, Callback c) {
-        Told told = new Told(id, c, new CompletableFuture<>());
+    public CompletableFuture<Void> told(String id, java.time.Instant ended, Callback c) {
+        Told told = new Told(id, ended.toEpochMilli(), c, new CompletableFuture<>());
         ops.add(told);
         return told.done();
     }
@@ -857,7 +874,7 @@ public final class Store implements AutoCloseable {
 
     private record Requeue(String id) implements Op {}
 
-    private record Told(String id, Callback callback, CompletableFuture<Void> done) implements Op {}
+    private record Told(String id, long endedMs, Callback callback, CompletableFuture<Void> done) implements Op {}
 
     private record Wake() implements Op {}
 
@@ -1183,11 +1200,14 @@ public final class Store implements AutoCloseable {
         } else if (op instanceof Cancel c) {
             cancel(c, now);
         } else if (op instanceof Told t) {
-            PreparedStatement u = sql("UPDATE " + table + " SET callback_state = ?, callback_attempts = ?, callback_status = ? WHERE id = ?");
+            // Only the end it was told of: a call run again since has its own.
+            PreparedStatement u = sql("UPDATE " + table + " SET callback_state = ?, callback_attempts = ?, callback_status = ?"
+                + " WHERE id = ? AND finished_ms = ?");
             u.setString(1, t.callback().state());
             u.setInt(2, t.callback().attempts());
             if (t.callback().status() == 0) u.setNull(3, java.sql.Types.INTEGER); else u.setInt(3, t.callback().status());
             u.setString(4, t.id());
+            u.setLong(5, t.endedMs());
             u.executeUpdate();
         } else if (op instanceof Rerun r) {
             rerun(r);

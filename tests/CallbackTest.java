@@ -139,6 +139,34 @@ class CallbackTest {
         }
     }
 
+    /** A call run again while the end of its last run is still being told: that telling stops, and the new end alone is told. */
+    @Test
+    void aRunAgainEndsTheTellingOfTheRunBefore(@TempDir Path dir) throws Exception {
+        Path fixed = dir.resolve("fixed");
+        for (List<String> keeping : RetryTest.keepings(dir)) {
+            Files.deleteIfExists(fixed);
+            try (Receiver receiver = new Receiver(503);
+                 TestServer server = RetryTest.server(keeping, "--run", "[ -e " + Support.quote(fixed.toString()) + " ]", "--attempts", "3",
+                     "--backoff", "1,1", "--callback-allow", receiver.url("/"), "--callback-secret-file", secret(dir).toString())) {
+                String location = RetryTest.call(server.url("/res.php"), "Asynccall-Attempts", "1", "Asynccall-Callback", receiver.url("/hook"));
+                String id = RetryTest.id(location);
+                Receiver.Received failed = receiver.next(); // answered 503: told again in 1 s
+                assertTrue(new String(failed.body(), StandardCharsets.UTF_8).contains("\"state\":\"failed\""));
+                Files.writeString(fixed, "");
+                assertEquals(202, RetryTest.send(server.url(location + "/retry"), "POST").statusCode());
+                Receiver.Received done = receiver.next();
+                assertTrue(new String(done.body(), StandardCharsets.UTF_8).contains("\"state\":\"done\""), new String(done.body(), StandardCharsets.UTF_8));
+                assertTrue(!done.header("webhook-id").equals(failed.header("webhook-id")), "a new end, a new message");
+                server.log.await("Callback of call " + id + " to .*: its end of .* is not told again \\(the call ran again since; its new end is told\\)$",
+                    Duration.ofSeconds(10));
+                assertEquals(0, receiver.posts.size(), "the end before was not told again: " + receiver.posts);
+                JsonObject callback = RetryTest.monitor(server, location).getAsJsonObject("callback");
+                assertEquals("delivered", callback.get("state").getAsString(), callback.toString());
+                assertEquals(1, callback.get("attempts").getAsInt(), "the new end's own attempts: " + callback);
+            }
+        }
+    }
+
     /** With a store, a callback a stop cut short (waiting for its next attempt) is sent at the next start, as the same message. */
     @Test
     void aCallbackCutShortByAStopIsSentAtTheNextStart(@TempDir Path dir) throws Exception {
@@ -174,6 +202,8 @@ class CallbackTest {
                 "http://hooks.example.com/asynccall", "https://hooks.example.com:8443/asynccall", "https://evil.example.com/asynccall",
                 "https://user@hooks.example.com/asynccall", "https://hooks.example.com/asynccall/../admin",
                 "https://hooks.example.com/asynccall/%2e%2e/admin", "https://hooks.example.com/asynccall/a%2fb", "http://127.0.0.1:8082/in/",
+                "https://hooks.example.com/asynccall/..;/admin", "https://hooks.example.com/asynccall/%252e%252e/x",
+                "https://hooks.example.com/asynccall/..%00/x",
                 "http://127.0.0.1:8081/in", "ftp://hooks.example.com/asynccall", "/asynccall", "not a url", "https://hooks.example.com/asynccall#f");
             for (String url : refused) {
                 HttpResponse<String> r = RetryTest.send(server.url("/res.php"), "GET", "Prefer", "respond-async", "Asynccall-Callback", url);

@@ -302,6 +302,7 @@ class RetryTest {
             try (TestServer server = server(keeping, "--run", "[ \"$QUERY_STRING\" = later ] || exit 1", "--attempts", "1", "--queue", "1")) {
                 String failed = call(server.url("/res.php"));
                 assertTrue(end(server, failed, 1).failed());
+                awaitIdle(server); // its end is told before it leaves the count of calls working (a stop then logs it before stopping)
                 call(server.url("/res.php?later"), "Asynccall-Delay", "60");
                 if (!keeping.isEmpty()) server.calls.awaitAccepted(2, Duration.ofSeconds(5));
                 awaitBacklog(server, keeping);
@@ -314,6 +315,15 @@ class RetryTest {
     }
 
     /** With a store, --queue counts the calls waiting in it once a second: until it has counted the one waiting. */
+    /** Waits until no call is counted working (its end was told: it leaves the count right after). */
+    private static void awaitIdle(TestServer server) throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (server.server.working() > 0) {
+            if (System.nanoTime() > deadline) throw new AssertionError("a call stayed counted working");
+            Thread.sleep(20);
+        }
+    }
+
     private static void awaitBacklog(TestServer server, List<String> keeping) throws Exception {
         if (keeping.isEmpty()) return;
         long deadline = System.nanoTime() + 5_000_000_000L;

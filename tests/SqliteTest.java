@@ -43,6 +43,22 @@ class SqliteTest {
         }
     }
 
+    /** Another name for the file cannot make a second serve on it: a symbolic link finds the same lock, a hard link is refused. */
+    @Test
+    void anotherNameForTheFileIsNoWayToASecondServe(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("calls.db"), symbolic = dir.resolve("symbolic.db"), hard = dir.resolve("hard.db");
+        try (TestServer first = new TestServer("--store", file.toString())) {
+            java.nio.file.Files.createSymbolicLink(symbolic, file);
+            Support.Run second = Support.serveCommand("127.0.0.1:0", "--store", symbolic.toString());
+            assertEquals(1, second.status(), second.err());
+            assertTrue(second.err().contains("is in use by another serve"), second.err());
+        }
+        java.nio.file.Files.createLink(hard, file);
+        Support.Run linked = Support.serveCommand("127.0.0.1:0", "--store", file.toString());
+        assertEquals(1, linked.status(), linked.err());
+        assertTrue(linked.err().contains("has another name (a hard link)"), linked.err());
+    }
+
     /** A table made before states had names (state 0/1/2, failed 0/1/2) is given them as serve opens it: nothing is lost. */
     @Test
     void aTableOfNumberedStatesIsGivenNamesOnOpen(@TempDir Path dir) throws Exception {
