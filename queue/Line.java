@@ -89,12 +89,15 @@ public final class Line {
         if (!plan.equals(Plan.ONCE)) tell(l -> l.planned(call, plan));
         background.execute(() -> {
             Done end = null;
+            boolean ending = false;
             try {
                 end = attempts(p);
+                ending = enterEnding();
                 ended.accept(end);
             } finally {
                 // Kept once its end is told (a run again must not meet the end of this one), then let go.
                 if (end != null && end.failed() && !STOPPED.equals(end.note())) kept.add(call, received, plan, end.cancelled());
+                if (ending) leaveEnding();
                 pending.remove(call.id(), p);
                 p.ended.countDown();
             }
@@ -187,12 +190,37 @@ public final class Line {
         return p.ended.await(wait.toMillis(), TimeUnit.MILLISECONDS) ? 200 : 202;
     }
 
+    /** Ends being told whose call is not yet kept: one told failed is run again only once kept, so a run again waits for them. */
+    private int ending;
+
+    private synchronized boolean enterEnding() {
+        ending++;
+        return true;
+    }
+
+    private synchronized void leaveEnding() {
+        ending--;
+        notifyAll();
+    }
+
+    /** Waits (a second at most: an end is told in microseconds) until every end told is kept. */
+    private synchronized void awaitKept() {
+        long until = System.nanoTime() + 1_000_000_000L;
+        try {
+            while (ending > 0 && System.nanoTime() < until) wait(Math.max(1, (until - System.nanoTime()) / 1_000_000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** A kept call taken out to run again (null: not kept), or those of a state that ended at since or later. */
     public Kept.Entry takeKept(String id) {
+        awaitKept();
         return kept.remove(id);
     }
 
     public List<Kept.Entry> takeKept(boolean cancelled, Instant since) {
+        awaitKept();
         return kept.removeAll(cancelled, since);
     }
 
