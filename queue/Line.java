@@ -73,15 +73,15 @@ public final class Line {
         this.kept = kept;
     }
 
-    /**
-     * A call answered 202 joins the line (its group's too, in arrival order) and is worked in a thread of its own;
-     * ended is told its end (done, failed, cancelled, or cut by a stop) and then the call is kept when it failed.
-     */
     /** A call about to be answered 202 takes its place in its group's line: a call its caller sends next comes after it. */
     public void hold(Call call, Plan plan) {
         groups.join(plan.group(), call.id());
     }
 
+    /**
+     * A call answered 202 joins the line (its group's too, in arrival order) and is worked in a thread of its own;
+     * ended is told its end (done, failed, cancelled, or cut by a stop) and then the call is kept when it failed.
+     */
     public void start(Call call, Received received, Plan plan, Consumer<Done> ended) {
         Pending p = new Pending(call, received, plan);
         pending.put(call.id(), p);
@@ -92,7 +92,8 @@ public final class Line {
             boolean ending = false;
             try {
                 end = attempts(p);
-                ending = enterEnding();
+                enterEnding();
+                ending = true;
                 ended.accept(end);
             } finally {
                 // Kept once its end is told (a run again must not meet the end of this one), then let go.
@@ -193,9 +194,8 @@ public final class Line {
     /** Ends being told whose call is not yet kept: one told failed is run again only once kept, so a run again waits for them. */
     private int ending;
 
-    private synchronized boolean enterEnding() {
+    private synchronized void enterEnding() {
         ending++;
-        return true;
     }
 
     private synchronized void leaveEnding() {

@@ -20,16 +20,21 @@ import java.time.Instant;
 public final class Changes implements Listener {
     private static final long AT_MOST_EVERY_MILLIS = 250, HEARTBEAT_MILLIS = 15_000;
     private final long pollMillis;
-    private long version;
+    /** Bumped by every event (on the calls' own threads: no lock unless someone follows), read by the followers. */
+    private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger followers = new java.util.concurrent.atomic.AtomicInteger();
 
     /** shared: calls are shared with other endpoints (a store), whose changes this serve does not hear. */
     public Changes(boolean shared) {
         this.pollMillis = shared ? 2_000 : HEARTBEAT_MILLIS;
     }
 
-    private synchronized void changed() {
-        version++;
-        notifyAll();
+    private void changed() {
+        version.incrementAndGet();
+        if (followers.get() == 0) return;
+        synchronized (this) {
+            notifyAll();
+        }
     }
 
     @Override
@@ -57,21 +62,18 @@ public final class Changes implements Listener {
         exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=UTF-8");
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
         exchange.sendResponseHeaders(200, 0);
+        followers.incrementAndGet();
         try (OutputStream out = exchange.getResponseBody()) {
             send(out, ": changes of the calls\n\n");
-            long seen;
-            synchronized (this) {
-                seen = version;
-            }
+            long seen = version.get();
             while (true) {
-                long now;
                 synchronized (this) {
-                    long until = System.currentTimeMillis() + Math.min(pollMillis, HEARTBEAT_MILLIS);
-                    while (version == seen && (now = System.currentTimeMillis()) < until) wait(until - now);
-                    now = version;
+                    long until = System.currentTimeMillis() + pollMillis;
+                    for (long now; version.get() == seen && (now = System.currentTimeMillis()) < until; ) wait(until - now);
                 }
-                if (now != seen || pollMillis < HEARTBEAT_MILLIS) {
-                    seen = now;
+                long current = version.get();
+                if (current != seen || pollMillis < HEARTBEAT_MILLIS) {
+                    seen = current;
                     send(out, "event: changed\ndata: {}\n\n");
                     Thread.sleep(AT_MOST_EVERY_MILLIS);
                 } else {
@@ -82,6 +84,8 @@ public final class Changes implements Listener {
             Thread.currentThread().interrupt();
         } catch (IOException gone) {
             // the follower left
+        } finally {
+            followers.decrementAndGet();
         }
     }
 
