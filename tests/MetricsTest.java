@@ -116,6 +116,11 @@ class MetricsTest {
             while (System.nanoTime() < deadline) {
                 try {
                     HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(query).build(), HttpResponse.BodyHandlers.ofString());
+                    if (r.statusCode() != 200) { // 503 "Service Unavailable" (not JSON) while its storage opens
+                        last = r.statusCode() + " " + r.body().strip();
+                        Thread.sleep(100);
+                        continue;
+                    }
                     JsonArray result = JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonObject("data").getAsJsonArray("result");
                     if (!result.isEmpty()) return result.get(0).getAsJsonObject().getAsJsonArray("value").get(1).getAsString();
                 } catch (java.io.IOException notYet) {
