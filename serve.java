@@ -1,5 +1,5 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
-//JAVA 21+
+//JAVA 22+
 //SOURCES res.java call/*.java php/*.java store/*.java http/*.java text/*.java cli/*.java tls/*.java caller/*.java server/*.java queue/*.java
 //DEPS org.xerial:sqlite-jdbc:3.54.1.0
 //DEPS org.postgresql:postgresql:42.7.14
@@ -22,6 +22,7 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import http.Bearer;
 import http.Replies;
+import server.Answers;
 import server.Callbacks;
 import server.Changes;
 import server.Command;
@@ -190,6 +191,8 @@ public class serve {
         private final Handler rejections;
         private final ServerCertificate tls;
         private final ConnectionBudget budget;
+        /** The requests being read or answered: commands start after them. */
+        private final Answers answers = new Answers();
 
         private Server(Options options, HttpServer http, ExecutorService calls, Log log, Store store) {
             this.host = options.host;
@@ -201,15 +204,16 @@ public class serve {
             this.listeners = new Listeners(log);
             this.rejections = log.rejectionsOf(http.getAddress().getPort(), MAX_HEAD_BYTES);
             this.budget = ConnectionBudget.start(http, options.tls != null, log, listeners);
-            http.setExecutor(budget.turns(calls));
+            http.setExecutor(budget.turns(calls, answers));
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
                 options.tls == null ? Tls.jdk() : Tls.trusting(options.tls.certFile()));
             listeners.add(page);
-            this.command = options.run == null ? null : new Command(options.run, options.workTimeout, options.passEnv, output);
+            listeners.add(answers); // a call worked for a caller that waits stops holding commands back
+            this.command = options.run == null ? null : new Command(options.run, options.workTimeout, options.passEnv, output, answers);
             Work work = command != null ? command : options.work;
             if (!options.routes.isEmpty()) {
                 Map<String, Command> commands = new LinkedHashMap<>();
-                options.routes.forEach((path, cmd) -> commands.put(path, new Command(cmd, options.workTimeout, options.passEnv, output)));
+                options.routes.forEach((path, cmd) -> commands.put(path, new Command(cmd, options.workTimeout, options.passEnv, output, answers)));
                 Duration sleep = options.sleep;
                 this.routes = new Routes(commands, work != null ? work : (call, received) -> {
                     Thread.sleep(sleep.toMillis(), sleep.toNanosPart() % 1_000_000);

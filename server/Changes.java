@@ -62,6 +62,7 @@ public final class Changes implements Listener {
         exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=UTF-8");
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
         exchange.sendResponseHeaders(200, 0);
+        Answers.leave(); // a stream of events, answered: it lasts, and holds no command back
         followers.incrementAndGet();
         try (OutputStream out = exchange.getResponseBody()) {
             send(out, ": changes of the calls\n\n");

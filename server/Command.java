@@ -22,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * serve --run CMD: each call's work is a command, the operator's fixed command line run through sh -c,
+ * serve --run CMD: each call's work is a command, the operator's fixed command line run as sh -c would run it,
  * as CGI/1.1 runs a script (RFC 3875): the request's meta-variables in its environment, its body on the
  * command's stdin, and the command's stdout its answer. Nothing from the request is ever put into the
  * command line. Exit 0 is done, anything else failed (the last lines of stderr go to the log).
@@ -43,22 +43,29 @@ public final class Command implements Work {
     private static final Set<String> PASSED = Set.of("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR");
 
     private final String command;
+    /** The command's words when it has no shell syntax and names a file by its path: started without sh; else null. */
+    private final List<String> words;
     private final Duration timeout;
     private final Set<String> passEnv;
     /** Where what a running command writes is followed (GET /calls/ID/output). */
     private final Output output;
     private final CommandFiles files;
     private final CommandGroups groups = CommandGroups.start();
-    private final Set<Process> running = ConcurrentHashMap.newKeySet();
+    private final Set<SessionLeader> running = ConcurrentHashMap.newKeySet();
+    /** The requests being answered, whose answers go before a command's start. */
+    private final Answers answers;
 
     /**
      * @param timeout how long a command may run before it and its children are ended; null for no limit
      * @param passEnv the variables of serve's environment a command gets beside PASSED and LC_*
+     * @param answers the requests being answered: a command starts after them (a moment at most)
      * @throws java.io.UncheckedIOException when there is no temporary folder for the commands' files
      */
-    public Command(String command, Duration timeout, Set<String> passEnv, Output output) {
+    public Command(String command, Duration timeout, Set<String> passEnv, Output output, Answers answers) {
         this.output = output;
+        this.answers = answers;
         this.command = command;
+        this.words = words(command);
         this.timeout = timeout;
         this.passEnv = Set.copyOf(passEnv);
         try {
@@ -83,14 +90,15 @@ public final class Command implements Work {
         // The body, the answer and stderr are files of the call's own: no thread and no pipe per command,
         // and a child the command leaves behind holds a file, not the call.
         CommandFiles.Call files;
-        Process process;
+        SessionLeader process;
+        answers.awaitNone();
         try {
             files = this.files.open(output.start(call.id(), call.attempt()));
         } catch (IOException e) {
             return Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
         }
         try {
-            process = start(process(call, received), files, received.body());
+            process = start(environment(call, received), files, received.body());
         } catch (IOException e) {
             this.files.done(files);
             return Result.text(500, "Internal Server Error\n", "the command could not start: " + e.getMessage());
@@ -99,7 +107,7 @@ public final class Command implements Work {
             throw stopping;
         }
         running.add(process);
-        groups.started(process.pid()); // setsid's process is its group's leader: its pid is the group's
+        groups.started(process.pid()); // a session's leader leads its process group: its pid is the group's
         try {
             return outcome(process, files);
         } finally {
@@ -109,11 +117,9 @@ public final class Command implements Work {
         }
     }
 
-    /** The command's process: its own process group, the request's CGI variables and nothing else of a request in its environment. */
-    private ProcessBuilder process(Call call, Received received) {
-        // setsid: the command and all it starts are a process group of their own, ended together.
-        ProcessBuilder builder = new ProcessBuilder("setsid", "sh", "-c", command);
-        Map<String, String> env = builder.environment();
+    /** The command's environment: what it needs of serve's, the request's CGI variables, and nothing else of a request. */
+    private Map<String, String> environment(Call call, Received received) {
+        Map<String, String> env = new LinkedHashMap<>(System.getenv());
         // serve's environment may hold its secrets (PGPASSWORD, ASYNCCALL_TOKEN): a command gets what it needs to run.
         env.keySet().removeIf(name -> !(PASSED.contains(name) || name.startsWith("LC_") || passEnv.contains(name))
             || name.equals("ASYNCCALL_TOKEN") || name.startsWith("HTTP_") || CGI.contains(name)); // the request's, below
@@ -122,27 +128,54 @@ public final class Command implements Work {
         metaVariables(call, received).forEach((name, value) -> {
             if (value.indexOf('\0') < 0) env.put(name, utf8(value));
         });
-        return builder;
+        return env;
     }
 
     /**
-     * Starts the process on the spawning pool, the body its stdin, stdout and stderr files in files.
+     * Starts sh -c COMMAND on the spawning pool, the leader of a session of its own (the command and all it starts
+     * are a process group, ended together), the body its stdin, stdout and stderr files in files.
      */
-    private static Process start(ProcessBuilder builder, CommandFiles.Call files, byte[] body) throws IOException, InterruptedException {
+    private SessionLeader start(Map<String, String> env, CommandFiles.Call files, byte[] body) throws IOException, InterruptedException {
         Files.write(files.in(), body);
-        builder.redirectInput(files.in().toFile()).redirectOutput(files.out().toFile()).redirectError(files.err().toFile());
         try {
-            return SPAWN.submit(builder::start).get();
+            return SPAWN.submit(() -> start(env, files)).get();
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
     }
 
+    /**
+     * The command alone when its words need no shell (sh would exec them as they are: one process and one exec
+     * fewer a call), else sh -c; and sh -c too when it cannot start alone (a script without #!, a file not found),
+     * so that the shell says why, and runs it, as it always would.
+     */
+    private SessionLeader start(Map<String, String> env, CommandFiles.Call files) throws IOException {
+        if (words != null) {
+            try {
+                return SessionLeader.start(words, env, files.in(), files.out(), files.err());
+            } catch (IOException notAlone) {
+                // sh -c, below
+            }
+        }
+        return SessionLeader.start(List.of("sh", "-c", command), env, files.in(), files.out(), files.err());
+    }
+
+    /**
+     * A command line's words, when it is only words of characters that mean nothing to sh, blank-separated, the first a
+     * path with a '/' (never a builtin, a keyword or an assignment): sh -c would run exactly that. Null otherwise.
+     */
+    static List<String> words(String command) {
+        if (!command.matches("[ \t]*[A-Za-z0-9_./:,@%+=-]+([ \t]+[A-Za-z0-9_./:,@%+=-]+)*[ \t]*")) return null;
+        List<String> words = List.of(command.strip().split("[ \t]+"));
+        String first = words.get(0);
+        return first.indexOf('/') >= 0 && first.indexOf('=') < 0 ? words : null;
+    }
+
     /** Waits for the command (at most its timeout, then ends it) and reads its answer: a CGI response, or a failure. */
-    private Result outcome(Process process, CommandFiles.Call files) throws InterruptedException {
+    private Result outcome(SessionLeader process, CommandFiles.Call files) throws InterruptedException {
         Path out = files.out();
         try {
-            boolean ended = timeout == null ? process.waitFor() >= 0 : process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            boolean ended = timeout == null ? process.waitFor() >= 0 : process.waitFor(timeout.toNanos());
             if (!ended) {
                 end(process);
                 return new Result(504, Map.of(), "Gateway Timeout: the work took longer than its limit\n".getBytes(StandardCharsets.UTF_8),
@@ -190,28 +223,18 @@ public final class Command implements Work {
      * Ends a command and every process it started: TERM to its whole process group at once, KILL a second later to
      * what is left (sh itself dies of TERM at once; the processes it started have their second to clean up).
      */
-    static void end(Process process) {
-        List<ProcessHandle> family = new java.util.ArrayList<>(process.descendants().toList());
-        family.add(process.toHandle());
-        signal("TERM", process.pid());
+    static void end(SessionLeader process) {
+        List<ProcessHandle> family = new java.util.ArrayList<>(process.handle().descendants().toList());
+        family.add(process.handle());
+        process.signalGroup(15);
         try {
             java.util.concurrent.CompletableFuture.allOf(family.stream().map(ProcessHandle::onExit)
                 .toArray(java.util.concurrent.CompletableFuture[]::new)).get(1, TimeUnit.SECONDS);
         } catch (Exception stillThere) {
             // KILL, below
         }
-        signal("KILL", process.pid()); // what is left of the group, children that ignore TERM included
+        process.signalGroup(9); // what is left of the group, children that ignore TERM included
         process.destroyForcibly();
-    }
-
-    /** kill -SIGNAL -- -GROUP: the JDK signals processes, not groups. */
-    private static void signal(String name, long group) {
-        try {
-            new ProcessBuilder("kill", "-s", name, "--", "-" + group).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
-        } catch (IOException | InterruptedException e) {
-            // the group is gone, or cannot be signalled: the process itself is destroyed after
-        }
     }
 
     /** Ends the commands still running, and their children, all at once, and removes their files: the server is stopping. */

@@ -23,8 +23,13 @@ final class CommandFiles implements AutoCloseable {
     static final long STDOUT_KEPT = Command.STDOUT_LIMIT;
     /** Past this much stderr, what came before goes (the log shows its last lines only, kept across the cut). */
     static final long STDERR_KEPT = 1 << 20;
-    /** How often the files of running commands are looked at: what a command writes meanwhile is all it can add. */
+    /**
+     * How often the files of running commands are looked at: what a command writes meanwhile is all it can add. With
+     * more than LOOKS_AT_ONCE running, less often, so that the looks cost at most that many stats every LOOK_MILLIS
+     * (2,000 sleeping commands took a fifth of serve's time in stats).
+     */
     static final long LOOK_MILLIS = 100;
+    static final int LOOKS_AT_ONCE = 500;
     private static final String PREFIX = "asynccall-run-";
 
     private final Path lockFile;
@@ -54,6 +59,7 @@ final class CommandFiles implements AutoCloseable {
 
     /** The folders of running commands. */
     private final Map<Path, Watched> running = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong calls = new java.util.concurrent.atomic.AtomicLong();
     private final int removed;
     private final Thread bound;
 
@@ -96,22 +102,30 @@ final class CommandFiles implements AutoCloseable {
 
     /** A folder for a call's files, watched until done, what its command writes told to live. */
     Call open(Output.Live live) throws IOException {
-        Call call = new Call(Files.createTempDirectory(folder, "call-"));
+        // Named by a count, not by createTempDirectory's SecureRandom (a lock and /dev/urandom each): the folder is serve's user's alone.
+        Call call = new Call(Files.createDirectory(folder.resolve("call-" + calls.incrementAndGet())));
         running.put(call.folder(), new Watched(live));
         return call;
     }
 
     /** Tells the followers what the command wrote since the last look (at most FOLLOWED_AT_ONCE of each file; all: every byte). */
     private static void follow(Path folder, Watched w, boolean all) {
+        follow(folder, w, all, Long.MAX_VALUE, Long.MAX_VALUE);
+    }
+
+    /** The same, where the look saw the files' sizes (Long.MAX_VALUE: not looked at): a file that did not grow is not opened. */
+    private static void follow(Path folder, Watched w, boolean all, long outSize, long errSize) {
         synchronized (w) {
-            w.outRead = read(folder.resolve("out"), w.outRead, STDOUT_KEPT, false, w.live, all); // past its bound, stdout is not kept
-            w.errRead = read(folder.resolve("err"), w.errRead, Long.MAX_VALUE, true, w.live, all);
+            // past its bound, stdout is not kept
+            if (outSize > w.outRead) w.outRead = read(folder.resolve("out"), w.outRead, STDOUT_KEPT, false, w.live, all);
+            if (errSize > w.errRead) w.errRead = read(folder.resolve("err"), w.errRead, Long.MAX_VALUE, true, w.live, all);
         }
     }
 
     private static long read(Path file, long from, long bound, boolean err, Output.Live live, boolean all) {
+        if (from >= bound) return from;
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
-            byte[] piece = new byte[FOLLOWED_AT_ONCE];
+            byte[] piece = new byte[(int) Math.min(FOLLOWED_AT_ONCE, Math.max(8192, c.size() - from))];
             do {
                 int n = c.read(java.nio.ByteBuffer.wrap(piece, 0, (int) Math.min(piece.length, Math.max(0, bound - from))), from);
                 if (n <= 0) break;
@@ -178,20 +192,22 @@ final class CommandFiles implements AutoCloseable {
     private void bound() {
         while (true) {
             try {
-                Thread.sleep(LOOK_MILLIS);
+                Thread.sleep(LOOK_MILLIS * Math.max(1, running.size() / LOOKS_AT_ONCE));
             } catch (InterruptedException e) {
                 return;
             }
             running.forEach((f, watched) -> {
-                follow(f, watched, false);
                 try {
-                    if (Files.size(f.resolve("out")) > STDOUT_KEPT) { // a stat: most look within bounds
+                    // A stat each: most look within bounds, and wrote nothing since the last look.
+                    long out = Files.size(f.resolve("out")), err = Files.size(f.resolve("err"));
+                    follow(f, watched, false, out, err);
+                    if (out > STDOUT_KEPT) {
                         try (FileChannel c = FileChannel.open(f.resolve("out"), StandardOpenOption.WRITE)) {
                             watched.outMost = Math.max(watched.outMost, c.size()); // before the cut: written() never sees less
                             c.truncate(STDOUT_KEPT);
                         }
                     }
-                    if (Files.size(f.resolve("err")) > STDERR_KEPT) {
+                    if (err > STDERR_KEPT) {
                         watched.errTail = tail(f.resolve("err"), STDERR_TAIL); // its last lines are all the log shows
                         try (FileChannel c = FileChannel.open(f.resolve("err"), StandardOpenOption.WRITE)) {
                             synchronized (watched) {

@@ -131,9 +131,17 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
         return 10_000;
     }
 
-    /** The executor for the server's exchanges: each takes its turn (of budget) before it reads a byte. */
-    public Executor turns(Executor calls) {
-        return exchange -> calls.execute(() -> take(exchange));
+    /** The executor for the server's exchanges: each takes its turn (of budget) before it reads a byte; answers counts them. */
+    public Executor turns(Executor calls, Answers answers) {
+        return exchange -> {
+            answers.begin();
+            try {
+                calls.execute(() -> answers.answer(() -> take(exchange)));
+            } catch (RuntimeException refused) {
+                answers.abandon(); // the server stops: no thread for it
+                throw refused;
+            }
+        };
     }
 
     private void take(Runnable exchange) {

@@ -122,6 +122,7 @@ public final class Output {
         exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=UTF-8");
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
         exchange.sendResponseHeaders(200, 0);
+        Answers.leave(); // a stream of events, answered: it lasts, and holds no command back
         try (OutputStream out = exchange.getResponseBody()) {
             Sender send = new Sender(out);
             send.comment("the output of call " + id);

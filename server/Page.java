@@ -175,6 +175,7 @@ public final class Page implements Listener {
         exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=UTF-8");
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
         exchange.sendResponseHeaders(200, 0);
+        Answers.leave(); // a stream of events, answered: it lasts, and holds no command back
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(": the calls are working\n\n".getBytes(StandardCharsets.UTF_8));
             out.flush(); // the headers and a first line at once, so that the browser knows the stream is open

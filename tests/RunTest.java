@@ -66,6 +66,31 @@ class RunTest {
     }
 
     @Test
+    void aCommandOfPlainWordsStartsWithoutShAndAnyCommandLeadsASessionOfItsOwn() throws Exception {
+        // pid, process group, session, parent: from /proc, as the command sees itself.
+        String body = "set -- $(cat /proc/$$/stat); echo \"$1 $5 $6 $4 $ASYNCCALL_ATTEMPT\"\n";
+        Path alone = Files.writeString(dir.resolve("alone.sh"), "#!/bin/sh\n" + body), bare = Files.writeString(dir.resolve("bare.sh"), body);
+        alone.toFile().setExecutable(true);
+        bare.toFile().setExecutable(true); // no #!: it cannot start alone, and sh -c runs it
+        long serve = ProcessHandle.current().pid(); // TestServer runs serve in this JVM
+        for (Path script : List.of(alone, bare)) {
+            try (TestServer server = new TestServer("--run", script + " an-argument")) {
+                String answer = Support.raw(server.port(), "GET /res.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                assertEquals(200, Support.status(answer), answer);
+                String[] seen = Support.body(answer).strip().split(" ");
+                assertEquals(seen[1], seen[2], "its process group leads its session: " + answer);
+                assertEquals("1", seen[4]);
+                if (script == alone) { // the leader itself, serve's child: through sh -c it would be sh's
+                    assertEquals(seen[0], seen[1], answer);
+                    assertEquals(String.valueOf(serve), seen[3], answer);
+                } else { // sh -c leads, and runs the script in a child
+                    assertEquals(seen[1], seen[3], answer);
+                }
+            }
+        }
+    }
+
+    @Test
     void theRequestsBytesReachTheCommandAsTheyCameAndAHeaderWithAnUnderscoreDoesNot() throws Exception {
         // The JDK hands environment variables to the OS in the locale's encoding: UTF-8 carries every byte string.
         org.junit.jupiter.api.Assumptions.assumeTrue("UTF-8".equals(System.getProperty("sun.jnu.encoding")),
