@@ -49,6 +49,7 @@ public class bench {
 
     public static void main(String... args) throws Exception {
         int n = 10_000, runs = 5;
+        boolean runsGiven = false;
         boolean versus = false;
         Path json = null;
         try {
@@ -60,7 +61,10 @@ public class bench {
                         return;
                     }
                     case "--n" -> n = (int) words.number(option, 10, 1_000_000);
-                    case "--runs" -> runs = (int) words.number(option, 1, 100);
+                    case "--runs" -> {
+                        runs = (int) words.number(option, 1, 100);
+                        runsGiven = true;
+                    }
                     case "--versus-webhook" -> versus = true;
                     case "--json" -> json = Path.of(words.value(option));
                     default -> throw Args.unknown(option);
@@ -77,7 +81,7 @@ public class bench {
         }
         if (versus) {
             Path dir = Files.createTempDirectory("asynccall-versus");
-            Versus.print(Versus.run(n, dir, List.of(JAVA, SERVE_HEAP, "-cp", DRIVERS, "serve.java"), progress), n);
+            Versus.print(Versus.run(n, runsGiven ? runs : 1, dir, List.of(JAVA, SERVE_HEAP, "-cp", DRIVERS, "serve.java"), progress), n);
             System.exit(0);
         }
         Map<String, Object> figures = new LinkedHashMap<>();
@@ -564,6 +568,7 @@ public class bench {
           --n N          calls per row (default 10000)
           --versus-webhook  only this: N calls at once (say --n 2000) whose work is "sleep 5", behind
                          adnanh/webhook (apt-get install webhook) and behind serve --run, side by side
+                         (with --runs R: R rounds, webhook and serve in turn; default 1)
           --runs R       runs of each whole-process command, the median is kept (default 5)
           --json FILE    also write the figures as JSON
           -h, --help     this help

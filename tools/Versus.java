@@ -31,7 +31,7 @@ public final class Versus {
      * @param serve the command that starts serve.java (java, its options, the script), to which the address and --run are added
      * @param progress where to say what is being measured
      */
-    public static List<Figures> run(int n, Path dir, List<String> serve, java.io.PrintStream progress) throws Exception {
+    public static List<Figures> run(int n, int rounds, Path dir, List<String> serve, java.io.PrintStream progress) throws Exception {
         Path script = dir.resolve("work.sh");
         Files.writeString(script, "#!/bin/sh\nsleep 5\necho done >> \"$1\"\n");
         script.toFile().setExecutable(true);
@@ -40,16 +40,19 @@ public final class Versus {
         Path ranWebhook = dir.resolve("webhook.ran"), hooks = dir.resolve("hooks.json");
         Files.writeString(hooks, "[{\"id\": \"work\", \"execute-command\": \"" + script + "\", \"pass-arguments-to-command\":"
             + " [{\"source\": \"string\", \"name\": \"" + ranWebhook + "\"}]}]\n");
-        int port = freePort();
-        all.add(measure(progress, "adnanh/webhook 2.8 (hook: sleep 5)", n, ranWebhook, URI.create("http://127.0.0.1:" + port + "/hooks/work"),
-            new ProcessBuilder("webhook", "-hooks", hooks.toString(), "-ip", "127.0.0.1", "-port", String.valueOf(port)), false));
-        // serve --run: the same script; answered 202 at once with Prefer: respond-async.
         Path ranServe = dir.resolve("serve.ran");
-        port = freePort();
-        List<String> command = new ArrayList<>(serve);
-        command.addAll(List.of("127.0.0.1:" + port, "--run", script + " " + ranServe));
-        all.add(measure(progress, "serve --run (sleep 5)", n, ranServe, URI.create("http://127.0.0.1:" + port + "/res.php"),
-            new ProcessBuilder(command), true));
+        // In turn, webhook then serve, rounds times: the machine's ups and downs fall on both alike.
+        for (int round = 0; round < rounds; round++) {
+            int port = freePort();
+            all.add(measure(progress, "adnanh/webhook 2.8 (hook: sleep 5)", n, ranWebhook, URI.create("http://127.0.0.1:" + port + "/hooks/work"),
+                new ProcessBuilder("webhook", "-hooks", hooks.toString(), "-ip", "127.0.0.1", "-port", String.valueOf(port)), false));
+            // serve --run: the same script; answered 202 at once with Prefer: respond-async.
+            port = freePort();
+            List<String> command = new ArrayList<>(serve);
+            command.addAll(List.of("127.0.0.1:" + port, "--run", script + " " + ranServe));
+            all.add(measure(progress, "serve --run (sleep 5)", n, ranServe, URI.create("http://127.0.0.1:" + port + "/res.php"),
+                new ProcessBuilder(command), true));
+        }
         return all;
     }
 
@@ -81,6 +84,7 @@ public final class Versus {
 
     /** Warmed up as a server that has run a while would be: 20 calls, and their commands, first. */
     private static void warm(HttpClient client, URI url, Path ran, String[] headers) throws Exception {
+        Files.deleteIfExists(ran); // a round before left its lines
         for (int i = 0; i < 20; i++) Send.sendCURL(client, "POST", url, Map.of("warm", i), Duration.ofSeconds(60), headers);
         for (long deadline = System.nanoTime() + 20_000_000_000L; lines(ran) < 20 && System.nanoTime() < deadline; ) Thread.sleep(100);
         Files.deleteIfExists(ran);
