@@ -132,7 +132,7 @@ public final class Command implements Work {
     }
 
     /**
-     * Starts sh -c COMMAND on the spawning pool, the leader of a session of its own (the command and all it starts
+     * Starts the command on the spawning pool, the leader of a session of its own (the command and all it starts
      * are a process group, ended together), the body its stdin, stdout and stderr files in files.
      */
     private SessionLeader start(Map<String, String> env, CommandFiles.Call files, byte[] body) throws IOException, InterruptedException {
