@@ -128,6 +128,7 @@ public final class Command implements Work {
         metaVariables(call, received).forEach((name, value) -> {
             if (value.indexOf('\0') < 0) env.put(name, utf8(value));
         });
+        env.put("PWD", System.getProperty("user.dir")); // as sh sets it: a command started without sh gets it too
         return env;
     }
 
@@ -153,7 +154,7 @@ public final class Command implements Work {
         if (words != null) {
             try {
                 return SessionLeader.start(words, env, files.in(), files.out(), files.err());
-            } catch (IOException notAlone) {
+            } catch (SessionLeader.NotStarted notAlone) {
                 // sh -c, below
             }
         }
@@ -291,9 +292,10 @@ public final class Command implements Work {
         v.put("ASYNCCALL_ATTEMPT", String.valueOf(call.attempt()));
         r.headers().forEach((name, values) -> {
             String meta = "HTTP_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
-            // A name with '_' would pass for another's (X_Foo for X-Foo): left out, as nginx does by default.
+            // A name with '_' would pass for another's (X_Foo for X-Foo): left out, as nginx does by default; and one
+            // with any character a shell variable's name cannot hold (X.Foo), which sh would drop.
             boolean own = meta.equals("HTTP_AUTHORIZATION") || meta.equals("HTTP_PROXY_AUTHORIZATION") || meta.equals("HTTP_PROXY")
-                || meta.equals("HTTP_CONTENT_TYPE") || meta.equals("HTTP_CONTENT_LENGTH") || name.indexOf('_') >= 0;
+                || meta.equals("HTTP_CONTENT_TYPE") || meta.equals("HTTP_CONTENT_LENGTH") || !name.matches("[A-Za-z0-9-]+");
             if (!own) v.put(meta, String.join(", ", values));
         });
         return v;

@@ -25,8 +25,8 @@ final class CommandFiles implements AutoCloseable {
     static final long STDERR_KEPT = 1 << 20;
     /**
      * How often the files of running commands are looked at: what a command writes meanwhile is all it can add. With
-     * more than LOOKS_AT_ONCE running, less often, so that the looks cost at most that many stats every LOOK_MILLIS
-     * (2,000 sleeping commands took a fifth of serve's time in stats).
+     * more than LOOKS_AT_ONCE running, less often, so that a look at each costs about that many every LOOK_MILLIS (2,000
+     * sleeping commands took a fifth of serve's time in stats), and at least one look a second.
      */
     static final long LOOK_MILLIS = 100;
     static final int LOOKS_AT_ONCE = 500;
@@ -192,7 +192,7 @@ final class CommandFiles implements AutoCloseable {
     private void bound() {
         while (true) {
             try {
-                Thread.sleep(LOOK_MILLIS * Math.max(1, running.size() / LOOKS_AT_ONCE));
+                Thread.sleep(Math.min(1000, LOOK_MILLIS * Math.ceilDiv(Math.max(1, running.size()), LOOKS_AT_ONCE)));
             } catch (InterruptedException e) {
                 return;
             }

@@ -137,8 +137,8 @@ public final class ConnectionBudget extends Filter implements AutoCloseable {
             answers.begin();
             try {
                 calls.execute(() -> answers.answer(() -> take(exchange)));
-            } catch (RuntimeException refused) {
-                answers.abandon(); // the server stops: no thread for it
+            } catch (RuntimeException | Error refused) {
+                answers.abandon(); // the server stops (or no thread can start): no thread for it
                 throw refused;
             }
         };

@@ -29,18 +29,37 @@ final class SessionLeader {
         this.process = process;
     }
 
+    /** It did not start (no such file, not executable, not a program): nothing runs. */
+    static final class NotStarted extends IOException {
+        NotStarted(IOException e) {
+            super(e.getMessage(), e);
+        }
+    }
+
     /**
      * Starts argv with exactly the environment env, stdin from in, stdout and stderr to out and err.
      *
-     * @throws IOException when it cannot start
+     * @throws NotStarted when it cannot start
+     * @throws IOException when it started and cannot be followed (it was killed and reaped)
      */
     static SessionLeader start(List<String> argv, Map<String, String> env, Path in, Path out, Path err) throws IOException {
         var c = Libc.get();
         if (c.isPresent()) {
             Libc libc = c.get();
-            int pid = libc.spawn(argv, env, in.toString(), out.toString(), err.toString());
+            int pid;
+            try {
+                pid = libc.spawn(argv, env, in.toString(), out.toString(), err.toString());
+            } catch (IOException e) {
+                throw new NotStarted(e);
+            }
             // Ours until reaped: the JDK waits for its end without reaping it (waitid WNOWAIT), then it is reaped here.
-            ProcessHandle handle = ProcessHandle.of(pid).orElseThrow(() -> new IOException("process " + pid + " vanished"));
+            var found = ProcessHandle.of(pid);
+            if (found.isEmpty()) { // no /proc: it cannot be followed, so it does not run
+                libc.kill(pid, 9);
+                libc.reap(pid);
+                throw new IOException("process " + pid + " cannot be followed (is /proc mounted?)");
+            }
+            ProcessHandle handle = found.get();
             return new SessionLeader(handle, handle.onExit().thenApply(h -> libc.reap(pid)), null);
         }
         List<String> command = new ArrayList<>(argv);
@@ -48,7 +67,12 @@ final class SessionLeader {
         ProcessBuilder builder = new ProcessBuilder(command).redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile());
         builder.environment().clear();
         builder.environment().putAll(env);
-        Process p = builder.start();
+        Process p;
+        try {
+            p = builder.start();
+        } catch (IOException e) {
+            throw new NotStarted(e);
+        }
         return new SessionLeader(p.toHandle(), p.onExit().thenApply(Process::exitValue), p);
     }
 
