@@ -208,7 +208,7 @@ public class serve {
             this.page = new Page(URI.create(url() + "/res.php"), options.sleep, options.token,
                 options.tls == null ? Tls.jdk() : Tls.trusting(options.tls.certFile()));
             listeners.add(page);
-            listeners.add(answers); // a call worked for a caller that waits stops holding commands back
+            listeners.add(answers); // a call in stops holding commands back (its caller may wait for a worker)
             this.command = options.run == null ? null : new Command(options.run, options.workTimeout, options.passEnv, output, answers);
             Work work = command != null ? command : options.work;
             if (!options.routes.isEmpty()) {
