@@ -182,7 +182,7 @@ public final class Command implements Work {
                 return new Result(504, Map.of(), "Gateway Timeout: the work took longer than its limit\n".getBytes(StandardCharsets.UTF_8),
                     OptionalInt.empty(), "ended after --work-timeout " + timeout.toMillis() / 1000.0 + " s" + tail(files), null, stderr(files));
             }
-            int exit = process.exitValue();
+            int exit = process.waitFor(); // it has ended: at once
             long written = this.files.written(files);
             String remark = written > STDOUT_LIMIT ? "the command wrote " + written + " bytes: its answer is the first " + STDOUT_LIMIT : null;
             if (exit != 0) {

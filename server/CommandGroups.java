@@ -73,7 +73,7 @@ final class CommandGroups implements AutoCloseable {
                 return;
             }
             lines.drainTo(batch);
-            boolean closing = batch.remove(CLOSE);
+            boolean closing = batch.removeIf(line -> line == CLOSE); // the sentinel itself, never a group's line
             text.setLength(0);
             for (String line : batch) text.append(line).append('\n');
             batch.clear();

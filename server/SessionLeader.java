@@ -106,11 +106,6 @@ final class SessionLeader {
         }
     }
 
-    /** Its exit status; it has ended. */
-    int exitValue() throws InterruptedException {
-        return waitFor();
-    }
-
     /** Signals its whole process group (TERM 15, KILL 9): the kill(2) of the C library, or a kill process. */
     void signalGroup(int signal) {
         var c = Libc.get();
