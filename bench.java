@@ -10,6 +10,7 @@
 import caller.Send;
 import cli.Args;
 import com.google.gson.GsonBuilder;
+import tools.Accepts;
 import tools.Versus;
 
 import java.io.BufferedReader;
@@ -50,7 +51,7 @@ public class bench {
     public static void main(String... args) throws Exception {
         int n = 10_000, runs = 5;
         boolean runsGiven = false;
-        boolean versus = false;
+        boolean versus = false, accepts = false;
         Path json = null;
         try {
             for (Args words = new Args(args); words.hasNext(); ) {
@@ -66,6 +67,7 @@ public class bench {
                         runsGiven = true;
                     }
                     case "--versus-webhook" -> versus = true;
+                    case "--versus-nginx" -> accepts = true;
                     case "--json" -> json = Path.of(words.value(option));
                     default -> throw Args.unknown(option);
                 }
@@ -79,9 +81,18 @@ public class bench {
             System.err.println("Error: run bench from the project folder (where serve.java is)");
             System.exit(1);
         }
+        if (versus && accepts) {
+            System.err.println("Error: --versus-webhook and --versus-nginx are runs of their own: give one");
+            System.exit(2);
+        }
         if (versus) {
             Path dir = Files.createTempDirectory("asynccall-versus");
-            Versus.print(Versus.run(n, runsGiven ? runs : 1, dir, List.of(JAVA, SERVE_HEAP, "-cp", DRIVERS, "serve.java"), progress), n);
+            Versus.print(Versus.run(n, runsGiven ? runs : 1, dir, serveCommand(), progress), n);
+            System.exit(0);
+        }
+        if (accepts) {
+            Path dir = Files.createTempDirectory("asynccall-accepts");
+            Accepts.print(Accepts.run(runsGiven ? runs : 3, dir, serveCommand(), progress));
             System.exit(0);
         }
         Map<String, Object> figures = new LinkedHashMap<>();
@@ -472,6 +483,14 @@ public class bench {
     /** serve.java's heap, as its //JAVA_OPTIONS give it. */
     static final String SERVE_HEAP = "-Xmx320m";
 
+    /** The command that starts serve.java as JBang runs it (its heap and options), to which an address and options are added. */
+    static List<String> serveCommand() throws IOException {
+        List<String> command = new ArrayList<>(List.of(JAVA, SERVE_HEAP));
+        command.addAll(serveOptions());
+        command.addAll(List.of("-cp", DRIVERS, "serve.java"));
+        return command;
+    }
+
     /** serve.java's //JAVA_OPTIONS but its heap, so that the servers measured run as JBang runs them. */
     static List<String> serveOptions() throws IOException {
         String options = Files.readAllLines(Path.of("serve.java")).stream().filter(l -> l.startsWith("//JAVA_OPTIONS "))
@@ -491,9 +510,9 @@ public class bench {
         }
 
         Server(String heap, List<String> args) throws Exception {
-            List<String> command = new ArrayList<>(List.of(JAVA, heap));
-            command.addAll(serveOptions());
-            command.addAll(List.of("-cp", DRIVERS, "serve.java", "127.0.0.1:0", "--events", "-"));
+            List<String> command = new ArrayList<>(serveCommand());
+            command.set(1, heap);
+            command.addAll(List.of("127.0.0.1:0", "--events", "-"));
             command.addAll(args);
             process = new ProcessBuilder(command).start();
             BufferedReader log = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
@@ -562,13 +581,16 @@ public class bench {
     }
 
     static final String USAGE = """
-        Usage: bench [--n N] [--runs R] [--json FILE] [--versus-webhook] [-h]
+        Usage: bench [--n N] [--runs R] [--json FILE] [--versus-webhook | --versus-nginx] [-h]
         Measures fire latency, throughput, calls held in flight and whole-process time, beside the article.
         Starts its own servers (serve.java, and php -S when PHP is installed); progress goes to stderr.
           --n N          calls per row (default 10000)
           --versus-webhook  only this: N calls at once (say --n 2000) whose work is "sleep 5", behind
                          adnanh/webhook (apt-get install webhook) and behind serve --run, side by side
                          (with --runs R: R rounds, webhook and serve in turn; default 1)
+          --versus-nginx only this: 202s a second from wrk (apt-get install wrk), 64 connections for 8 s,
+                         to nginx's "return 202" (when installed), serve --sleep 0 and serve --sleep 0
+                         --store, in turn (with --runs R: R rounds; default 3)
           --runs R       runs of each whole-process command, the median is kept (default 5)
           --json FILE    also write the figures as JSON
           -h, --help     this help

@@ -164,6 +164,7 @@ public class serve {
                 } else {
                     server.log.line(null, "Stopping at once (a second signal, SIG" + signal.getName() + "): "
                         + Shown.plural(server.working(), "call") + " abandoned");
+                    server.log.close();
                     Runtime.getRuntime().halt(128 + signal.getNumber());
                 }
             });
@@ -560,6 +561,7 @@ public class serve {
                 : left > 0 ? "Stopped after " + took + ": " + Shown.plural(left, "call") + " left in the store for the next start"
                 : left < 0 ? "Stopped after " + took + ": the store did not answer; what it holds is worked on the next start"
                 : "Stopped after " + took + (working == 0 ? "" : ": every call finished"));
+            log.close(); // the process may exit next; a line after this is written by its caller
             return abandoned;
         }
 

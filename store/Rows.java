@@ -26,7 +26,7 @@ final class Rows {
     /** A call's request as its row keeps it: everything of Call and Received but the body, length-prefixed. */
     static byte[] encode(Call call, Received r) {
         try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(512);
             DataOutputStream out = new DataOutputStream(bytes);
             write(out, call.method());
             write(out, call.uri().toString());
@@ -85,7 +85,14 @@ final class Rows {
             return;
         }
         out.writeInt(s.length());
-        out.writeChars(s);
+        // The bytes out.writeChars(s) writes, in one write instead of two a char (each a lock of the byte array's stream).
+        byte[] chars = new byte[2 * s.length()];
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            chars[2 * i] = (byte) (c >>> 8);
+            chars[2 * i + 1] = (byte) c;
+        }
+        out.write(chars);
     }
 
     private static String read(DataInputStream in) throws IOException {

@@ -51,4 +51,14 @@ class BenchTest {
             Files.deleteIfExists(json);
         }
     }
+
+    @Test
+    void theRunsBesidePeersAreOneAtATime() throws Exception {
+        Process p = new ProcessBuilder(Support.ROOT.resolve("jbang").toString(), "bench", "--versus-webhook", "--versus-nginx")
+            .directory(Support.ROOT.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("Error: --versus-webhook and --versus-nginx are runs of their own: give one"), out);
+    }
 }

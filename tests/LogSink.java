@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** A log that tests can wait on: every write of the server's log is one entry, with when it came. */
+/** A log that tests can wait on: every entry of the server's log, with when it came. */
 final class LogSink extends OutputStream {
     record Entry(long nanos, String text) {}
 
@@ -25,10 +25,12 @@ final class LogSink extends OutputStream {
         }
     }
 
+    /** One write of the server's log may hold several entries (those that came together), each a line starting "[". */
     @Override
     public synchronized void write(byte[] b, int off, int len) {
-        String text = new String(b, off, len, StandardCharsets.UTF_8);
-        add(text.endsWith("\n") ? text.substring(0, text.length() - 1) : text);
+        for (String text : new String(b, off, len, StandardCharsets.UTF_8).split("(?<=\n)(?=\\[)")) {
+            add(text.endsWith("\n") ? text.substring(0, text.length() - 1) : text);
+        }
     }
 
     private void add(String text) {

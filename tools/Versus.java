@@ -149,13 +149,13 @@ public final class Versus {
         return sum;
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
             return s.getLocalPort();
         }
     }
 
-    private static void awaitListening(URI url, Process p) throws Exception {
+    static void awaitListening(URI url, Process p) throws Exception {
         for (long deadline = System.nanoTime() + 60_000_000_000L; ; Thread.sleep(50)) {
             try (java.net.Socket s = new java.net.Socket(url.getHost(), url.getPort())) {
                 return;

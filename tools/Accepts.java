@@ -1,0 +1,157 @@
+package tools;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * bench --versus-nginx: 202s a second from wrk (Debian's), 64 kept-alive connections on 2 threads, each call
+ * "Prefer: respond-async": nginx answering `return 202` (the machine's limit for an HTTP answer), serve
+ * (each call worked: --sleep 0) and serve --store (each call durable before its 202, then worked), in turn,
+ * rounds times, so that the machine's ups and downs fall on all alike.
+ */
+public final class Accepts {
+    private Accepts() {}
+
+    public record Figures(String name, double perSecond, double p50ms, double p99ms, long answered, String errors) {}
+
+    static final int SECONDS = 8, WARM_SECONDS = 10, CONNECTIONS = 64;
+    static final String NGINX = "nginx (return 202)", SERVE = "serve --sleep 0", STORE = "serve --sleep 0 --store (SQLite, FULL)";
+
+    /** @param serve the command that starts serve.java (java, its options, the script), to which the address and options are added */
+    public static List<Figures> run(int rounds, Path dir, List<String> serve, java.io.PrintStream progress) throws Exception {
+        String nginx = nginx();
+        List<Figures> all = new ArrayList<>();
+        for (int round = 0; round < rounds; round++) {
+            all.add(measure(progress, NGINX, nginx == null ? null : port -> {
+                Files.writeString(dir.resolve("nginx.conf"), nginxConf(dir).replace("{{PORT}}", String.valueOf(port)));
+                boolean root = "root".equals(System.getProperty("user.name"));
+                return new ProcessBuilder(nginx, "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(),
+                    "-g", "daemon off;" + (root ? " user root;" : ""));
+            }));
+            all.add(measure(progress, SERVE, port -> serve(serve, port, "--sleep", "0")));
+            Path store = dir.resolve("calls.db");
+            all.add(measure(progress, STORE, port -> {
+                for (String f : List.of("", "-wal", "-shm", ".lock")) Files.deleteIfExists(Path.of(store + f));
+                return serve(serve, port, "--sleep", "0", "--store", store.toString(), "--queue", "1000000");
+            }));
+        }
+        return all;
+    }
+
+    interface Server {
+        ProcessBuilder at(int port) throws IOException;
+    }
+
+    private static ProcessBuilder serve(List<String> serve, int port, String... options) {
+        List<String> command = new ArrayList<>(serve);
+        command.add("127.0.0.1:" + port);
+        command.addAll(List.of(options));
+        return new ProcessBuilder(command);
+    }
+
+    /** nginx's own defaults but for where it writes: one worker a core, as Debian's nginx.conf says (auto). */
+    private static String nginxConf(Path dir) {
+        return """
+            worker_processes auto;
+            pid DIR/nginx.pid;
+            error_log DIR/error.log warn;
+            events { worker_connections 4096; }
+            http {
+                access_log off;
+                client_body_temp_path DIR/body;
+                proxy_temp_path DIR/proxy;
+                fastcgi_temp_path DIR/fastcgi;
+                uwsgi_temp_path DIR/uwsgi;
+                scgi_temp_path DIR/scgi;
+                server { listen 127.0.0.1:{{PORT}}; location / { return 202; } }
+            }
+            """.replace("DIR", dir.toString());
+    }
+
+    private static Figures measure(java.io.PrintStream progress, String name, Server server) throws Exception {
+        if (server == null) {
+            progress.println(name + ": not installed, its row is left out");
+            return null;
+        }
+        int port = Versus.freePort();
+        Process p = server.at(port).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            String url = "http://127.0.0.1:" + port + "/res.php?row=accepts";
+            Versus.awaitListening(java.net.URI.create(url), p);
+            progress.printf("%s: wrk, %d connections, %d s after %d to warm up%n", name, CONNECTIONS, SECONDS, WARM_SECONDS);
+            wrk(url, WARM_SECONDS);
+            return figures(name, wrk(url, SECONDS));
+        } finally {
+            p.destroy(); // SIGTERM: nginx and serve stop as they do for an operator
+            if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly().waitFor();
+        }
+    }
+
+    /** wrk's report of a run against url. */
+    private static String wrk(String url, int seconds) throws Exception {
+        Process w = new ProcessBuilder("wrk", "-t2", "-c" + CONNECTIONS, "-d" + seconds + "s", "--latency", "-H", "Prefer: respond-async", url)
+            .redirectErrorStream(true).start();
+        String out = new String(w.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (w.waitFor() != 0) throw new IOException("wrk failed: " + out);
+        return out;
+    }
+
+    /** The 202s a second of wrk's report, its p50 and p99, how many were answered, and what went wrong (answers not 2xx, socket errors). */
+    static Figures figures(String name, String report) {
+        double perSecond = Double.parseDouble(find(report, "Requests/sec:\\s+([\\d.]+)"));
+        long answered = Long.parseLong(find(report, "(\\d+) requests in"));
+        String not2xx = find(report, "Non-2xx or 3xx responses: (\\d+)"), socket = find(report, "Socket errors: ([^\\n]+)");
+        String errors = (not2xx == null ? "" : not2xx + " not 2xx") + (socket == null ? "" : (not2xx == null ? "" : "; ") + "socket errors: " + socket);
+        return new Figures(name, perSecond, millis(find(report, "\\s50%\\s+([\\d.]+\\w+)")), millis(find(report, "\\s99%\\s+([\\d.]+\\w+)")),
+            answered, errors.isEmpty() ? "none" : errors);
+    }
+
+    private static String find(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** wrk's "812.00us", "1.23ms", "2.01s" in milliseconds. */
+    static double millis(String time) {
+        Matcher m = Pattern.compile("([\\d.]+)(us|ms|s)").matcher(time);
+        if (!m.matches()) throw new IllegalArgumentException("not a wrk time: " + time);
+        double v = Double.parseDouble(m.group(1));
+        return switch (m.group(2)) {
+            case "us" -> v / 1000;
+            case "ms" -> v;
+            default -> v * 1000;
+        };
+    }
+
+    /** nginx on the PATH or where Debian puts it (/usr/sbin), or null. */
+    private static String nginx() {
+        for (String dir : (System.getenv().getOrDefault("PATH", "") + ":/usr/sbin").split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "nginx"))) return Path.of(dir, "nginx").toString();
+        }
+        return null;
+    }
+
+    public static void print(List<Figures> all) {
+        System.out.printf("| server, wrk: %d connections, %d s | 202s/s | p50 | p99 | answered | errors |%n", CONNECTIONS, SECONDS);
+        System.out.println("|---|---|---|---|---|---|");
+        for (Figures f : all) {
+            if (f == null) continue;
+            System.out.printf("| %s | %,.0f | %.2f ms | %.2f ms | %d | %s |%n", f.name(), f.perSecond(), f.p50ms(), f.p99ms(), f.answered(), f.errors());
+        }
+        double nginx = median(all, NGINX), serve = median(all, SERVE), store = median(all, STORE);
+        if (nginx > 0) System.out.printf("serve answers %.2f of nginx's 202s a second (medians)%n", serve / nginx);
+        System.out.printf("serve --store answers %.2f of serve's 202s a second, each durable first (medians)%n", store / serve);
+    }
+
+    private static double median(List<Figures> all, String name) {
+        double[] v = all.stream().filter(f -> f != null && f.name().equals(name))
+            .mapToDouble(Figures::perSecond).sorted().toArray();
+        return v.length == 0 ? 0 : v[v.length / 2];
+    }
+}
