@@ -227,8 +227,8 @@ public final class Log implements Listener {
             try {
                 batch.writeTo(out);
                 out.flush();
-            } catch (IOException e) {
-                // Nowhere left to log to; the calls go on.
+            } catch (IOException | RuntimeException e) {
+                // Nowhere left to log to; the calls go on (and the writer with them).
             }
             batch.reset();
             pending.addAndGet(-n);
