@@ -87,12 +87,12 @@ public class bench {
         }
         if (versus) {
             Path dir = Files.createTempDirectory("asynccall-versus");
-            Versus.print(Versus.run(n, runsGiven ? runs : 1, dir, serveCommand(), progress), n);
+            Versus.print(Versus.run(n, runsGiven ? runs : 1, dir, serveCommand(SERVE_HEAP), progress), n);
             System.exit(0);
         }
         if (accepts) {
             Path dir = Files.createTempDirectory("asynccall-accepts");
-            Accepts.print(Accepts.run(runsGiven ? runs : 3, dir, serveCommand(), progress));
+            Accepts.print(Accepts.run(runsGiven ? runs : 3, dir, serveCommand(SERVE_HEAP), progress));
             System.exit(0);
         }
         Map<String, Object> figures = new LinkedHashMap<>();
@@ -483,9 +483,9 @@ public class bench {
     /** serve.java's heap, as its //JAVA_OPTIONS give it. */
     static final String SERVE_HEAP = "-Xmx320m";
 
-    /** The command that starts serve.java as JBang runs it (its heap and options), to which an address and options are added. */
-    static List<String> serveCommand() throws IOException {
-        List<String> command = new ArrayList<>(List.of(JAVA, SERVE_HEAP));
+    /** The command that starts serve.java as JBang runs it (its options, with this heap), to which an address and options are added. */
+    static List<String> serveCommand(String heap) throws IOException {
+        List<String> command = new ArrayList<>(List.of(JAVA, heap));
         command.addAll(serveOptions());
         command.addAll(List.of("-cp", DRIVERS, "serve.java"));
         return command;
@@ -510,8 +510,7 @@ public class bench {
         }
 
         Server(String heap, List<String> args) throws Exception {
-            List<String> command = new ArrayList<>(serveCommand());
-            command.set(1, heap);
+            List<String> command = new ArrayList<>(serveCommand(heap));
             command.addAll(List.of("127.0.0.1:0", "--events", "-"));
             command.addAll(args);
             process = new ProcessBuilder(command).start();

@@ -28,12 +28,16 @@ public final class Accepts {
         String nginx = nginx();
         List<Figures> all = new ArrayList<>();
         for (int round = 0; round < rounds; round++) {
-            all.add(measure(progress, NGINX, nginx == null ? null : port -> {
-                Files.writeString(dir.resolve("nginx.conf"), nginxConf(dir).replace("{{PORT}}", String.valueOf(port)));
-                boolean root = "root".equals(System.getProperty("user.name"));
-                return new ProcessBuilder(nginx, "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(),
-                    "-g", "daemon off;" + (root ? " user root;" : ""));
-            }));
+            if (nginx == null) {
+                progress.println("nginx: not installed, its row is left out");
+            } else {
+                all.add(measure(progress, NGINX, port -> {
+                    Files.writeString(dir.resolve("nginx.conf"), nginxConf(dir).replace("{{PORT}}", String.valueOf(port)));
+                    boolean root = "root".equals(System.getProperty("user.name"));
+                    return new ProcessBuilder(nginx, "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(),
+                        "-g", "daemon off;" + (root ? " user root;" : ""));
+                }));
+            }
             all.add(measure(progress, SERVE, port -> serve(serve, port, "--sleep", "0")));
             Path store = dir.resolve("calls.db");
             all.add(measure(progress, STORE, port -> {
@@ -75,10 +79,6 @@ public final class Accepts {
     }
 
     private static Figures measure(java.io.PrintStream progress, String name, Server server) throws Exception {
-        if (server == null) {
-            progress.println(name + ": not installed, its row is left out");
-            return null;
-        }
         int port = Versus.freePort();
         Process p = server.at(port).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {
@@ -141,7 +141,6 @@ public final class Accepts {
         System.out.printf("| server, wrk: %d connections, %d s | 202s/s | p50 | p99 | answered | errors |%n", CONNECTIONS, SECONDS);
         System.out.println("|---|---|---|---|---|---|");
         for (Figures f : all) {
-            if (f == null) continue;
             System.out.printf("| %s | %,.0f | %.2f ms | %.2f ms | %d | %s |%n", f.name(), f.perSecond(), f.p50ms(), f.p99ms(), f.answered(), f.errors());
         }
         double nginx = median(all, NGINX), serve = median(all, SERVE), store = median(all, STORE);
@@ -150,7 +149,7 @@ public final class Accepts {
     }
 
     private static double median(List<Figures> all, String name) {
-        double[] v = all.stream().filter(f -> f != null && f.name().equals(name))
+        double[] v = all.stream().filter(f -> f.name().equals(name))
             .mapToDouble(Figures::perSecond).sorted().toArray();
         return v.length == 0 ? 0 : v[v.length / 2];
     }
