@@ -615,9 +615,15 @@ public class res implements HttpHandler {
         }
     }
 
+    /**
+     * 48 bits of the time (ms), then 80 random: a call's monitor cannot be guessed, and ids made one after
+     * another sort together, so that a store's index of them grows at one end (one page a commit, not one a call).
+     */
     private String newId() {
-        byte[] id = new byte[16]; // 128 random bits: a call's monitor cannot be guessed
+        byte[] id = new byte[16];
         random.nextBytes(id);
+        long ms = System.currentTimeMillis();
+        for (int i = 0; i < 6; i++) id[i] = (byte) (ms >>> (40 - 8 * i));
         return HexFormat.of().formatHex(id);
     }
 

@@ -130,6 +130,13 @@ public final class Store implements AutoCloseable {
     private volatile String disconnected;
     /** The writer's statements, prepared once (the store's thread alone uses them). */
     private final Map<String, PreparedStatement> statements = new java.util.HashMap<>();
+    // The texts of the statements each call makes, made once: each use of one is then a look-up of the same string.
+    private final String insert = "INSERT INTO " + table + " (id, idem_key, fingerprint, state, owner, lease_until,"
+        + " accepted_ms, started_ms, request, body, status, max_attempts, run_at_ms, grp, callback, method, uri)"
+        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    private final String insertKeyed = insert + " ON CONFLICT (idem_key) DO NOTHING";
+    /** By the end's state and whether its key is let go. */
+    private final Map<String, String> finishTexts = new java.util.HashMap<>();
 
     /**
      * Opens the store (creating its table when missing) and, on SQLite, makes the calls a previous
@@ -235,14 +242,17 @@ public final class Store implements AutoCloseable {
      * what was committed (WAL). autoCommit false: the store's thread commits.
      */
     private Connection connect() throws SQLException {
-        java.util.Properties timeouts = new java.util.Properties();
+        java.util.Properties properties = new java.util.Properties();
         if (postgres) {
             // A database that stops answering is a failure (503 to new calls), not a hang; the URL may say otherwise.
-            timeouts.setProperty("connectTimeout", "10");
-            timeouts.setProperty("loginTimeout", "10");
-            timeouts.setProperty("socketTimeout", "30");
+            properties.setProperty("connectTimeout", "10");
+            properties.setProperty("loginTimeout", "10");
+            properties.setProperty("socketTimeout", "30");
+        } else {
+            // SQLite's driver would otherwise query last_insert_rowid() after every INSERT: nothing here reads it.
+            properties.setProperty("jdbc.get_generated_keys", "false");
         }
-        Connection c = DriverManager.getConnection(jdbc, timeouts);
+        Connection c = DriverManager.getConnection(jdbc, properties);
         try {
             if (postgres) {
                 // An endpoint paused in a transaction (SIGSTOP, a VM frozen) would hold its calls' row locks, and SKIP LOCKED
@@ -574,7 +584,7 @@ public final class Store implements AutoCloseable {
      * cancelled (kept to run again); a key whose call was not worked on is let go, so that a retry may do it.
      */
     public CompletableFuture<Void> finish(Done done, Try attempt, boolean letKeyGo) {
-        Finish finish = new Finish(done, attempt, letKeyGo);
+        Finish finish = new Finish(done, attempt == null ? null : attempt.json(), letKeyGo);
         ops.add(finish);
         return finish.done;
     }
@@ -796,6 +806,9 @@ public final class Store implements AutoCloseable {
         final byte[] fingerprint;
         final boolean working;
         final Plan plan;
+        /** The row's request and URI, made on the caller's thread: the store's one thread only writes them. */
+        final byte[] request;
+        final String uri;
         final CompletableFuture<Idempotency.Seen> done = new CompletableFuture<>();
         /** 0 waiting for the store, 1 in its transaction, 2 abandoned by its caller (never stored). */
         final AtomicInteger stage = new AtomicInteger();
@@ -809,6 +822,8 @@ public final class Store implements AutoCloseable {
             this.received = received;
             this.fingerprint = fingerprint;
             this.working = working;
+            this.request = Rows.encode(call, received);
+            this.uri = call.uri().toString().replace('\0', '\uFFFD'); // PostgreSQL's text has no NUL
         }
 
         @Override
@@ -822,9 +837,10 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    private record Finish(Done end, Try attempt, boolean letKeyGo, CompletableFuture<Void> done) implements Op {
-        Finish(Done end, Try attempt, boolean letKeyGo) {
-            this(end, attempt, letKeyGo, new CompletableFuture<>());
+    /** tried: the attempt's JSON (null: none was made), made on the caller's thread. */
+    private record Finish(Done end, String tried, boolean letKeyGo, CompletableFuture<Void> done) implements Op {
+        Finish(Done end, String tried, boolean letKeyGo) {
+            this(end, tried, letKeyGo, new CompletableFuture<>());
         }
     }
 
@@ -1137,11 +1153,11 @@ public final class Store implements AutoCloseable {
             Done d = f.end();
             String end = d.cancelled() ? CANCELLED : d.failed() ? FAILED : DONE;
             // A failed or cancelled call keeps its request, to run again (POST /calls/ID/retry).
-            PreparedStatement u = sql("UPDATE " + table + " SET state = " + end + ", finished_ms = ?,"
-                + " status = CASE WHEN status = 0 THEN ? ELSE status END, work_status = ?, exit_code = ?, answer = ?, answer_bytes = ?,"
-                + " note = ?, request = CASE WHEN ? = 1 THEN request END, body = CASE WHEN ? = 1 THEN body END,"
+            PreparedStatement u = sql(finishTexts.computeIfAbsent(end + f.letKeyGo(), k -> "UPDATE " + table + " SET state = " + end
+                + ", finished_ms = ?, status = CASE WHEN status = 0 THEN ? ELSE status END, work_status = ?, exit_code = ?, answer = ?,"
+                + " answer_bytes = ?, note = ?, request = CASE WHEN ? = 1 THEN request END, body = CASE WHEN ? = 1 THEN body END,"
                 + " owner = NULL, run_at_ms = NULL, cancel = 0, attempts = attempts + ?, " + TRIED + ", " + CALLBACK_DUE
-                + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ? AND owner = ? RETURNING callback");
+                + (f.letKeyGo() ? ", idem_key = NULL" : "") + " WHERE id = ? AND owner = ? RETURNING callback"));
             u.setLong(1, now);
             u.setInt(2, d.status());
             u.setInt(3, d.workStatus().orElse(0));
@@ -1153,8 +1169,8 @@ public final class Store implements AutoCloseable {
             int keep = end != DONE && d.status() == 202 ? 1 : 0; // a call whose caller waited got its answer: it does not run again
             u.setInt(8, keep);
             u.setInt(9, keep);
-            u.setInt(10, f.attempt() == null ? 0 : 1);
-            tried(u, 11, f.attempt());
+            u.setInt(10, f.tried() == null ? 0 : 1);
+            tried(u, 11, f.tried());
             u.setString(13, d.call().id());
             u.setString(14, owner);
             boolean ended;
@@ -1184,7 +1200,7 @@ public final class Store implements AutoCloseable {
             u.setString(3, d.note() == null ? null : d.note().replace('\0', '\uFFFD'));
             u.setInt(4, d.workStatus().orElse(0));
             if (d.exit().isEmpty()) u.setNull(5, java.sql.Types.INTEGER); else u.setInt(5, d.exit().getAsInt());
-            tried(u, 6, a.attempt);
+            tried(u, 6, a.attempt == null ? null : a.attempt.json());
             u.setString(8, d.call().id());
             u.setString(9, owner);
             try (ResultSet r = u.executeQuery()) {
@@ -1223,8 +1239,7 @@ public final class Store implements AutoCloseable {
     /** Appends an attempt (JSON) to a call's tries: two parameters from at. */
     private static final String TRIED = "tries = COALESCE(tries || ',' || CAST(? AS TEXT), tries, CAST(? AS TEXT))";
 
-    private static void tried(PreparedStatement u, int at, Try attempt) throws SQLException {
-        String json = attempt == null ? null : attempt.json();
+    private static void tried(PreparedStatement u, int at, String json) throws SQLException {
         u.setString(at, json);
         u.setString(at + 1, json);
     }
@@ -1302,10 +1317,7 @@ public final class Store implements AutoCloseable {
     }
 
     private void insert(Insert i, long now) throws SQLException {
-        String conflict = i.call.key() == null ? "" : " ON CONFLICT (idem_key) DO NOTHING";
-        PreparedStatement u = sql("INSERT INTO " + table + " (id, idem_key, fingerprint, state, owner, lease_until, accepted_ms,"
-            + " started_ms, request, body, status, max_attempts, run_at_ms, grp, callback, method, uri) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            + conflict);
+        PreparedStatement u = sql(i.call.key() == null ? insert : insertKeyed);
         u.setString(1, i.call.id());
         u.setString(2, i.call.key());
         u.setBytes(3, i.fingerprint);
@@ -1315,7 +1327,7 @@ public final class Store implements AutoCloseable {
         if (held) u.setLong(6, now + lease.toMillis()); else u.setNull(6, java.sql.Types.BIGINT);
         u.setLong(7, now);
         if (held) u.setLong(8, now); else u.setNull(8, java.sql.Types.BIGINT);
-        u.setBytes(9, Rows.encode(i.call, i.received));
+        u.setBytes(9, i.request);
         u.setBytes(10, i.received.body());
         u.setInt(11, i.working ? 0 : 202);
         u.setInt(12, i.plan.attempts());
@@ -1323,7 +1335,7 @@ public final class Store implements AutoCloseable {
         u.setString(14, i.plan.group());
         u.setString(15, i.plan.callback() == null ? null : i.plan.callback().toString());
         u.setString(16, i.call.method());
-        u.setString(17, i.call.uri().toString().replace('\0', '\uFFFD')); // PostgreSQL's text has no NUL
+        u.setString(17, i.uri);
         if (u.executeUpdate() > 0) return;
         PreparedStatement q = sql("SELECT fingerprint, status, id FROM " + table + " WHERE idem_key = ?");
         q.setString(1, i.call.key());

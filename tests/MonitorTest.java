@@ -9,6 +9,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every 202 names its call's monitor: queued, working, done or failed, as JSON, with the token when there is one. */
@@ -21,6 +22,20 @@ class MonitorTest {
         Matcher m = Pattern.compile("(?i)\r\nlocation: (/calls/[0-9a-f]{32})\r\n").matcher(accepted);
         assertTrue(m.find(), accepted);
         return m.group(1);
+    }
+
+    @Test
+    void anIdBeginsWithItsCallsArrivalSoThatIdsSortByTime() throws Exception {
+        try (TestServer server = new TestServer("--sleep", "0")) {
+            long before = System.currentTimeMillis();
+            String first = monitor(get(server, "/res.php?n=1", "Prefer: respond-async\r\n")).substring("/calls/".length());
+            String second = monitor(get(server, "/res.php?n=2", "Prefer: respond-async\r\n")).substring("/calls/".length());
+            long after = System.currentTimeMillis();
+            long arrived = Long.parseLong(first.substring(0, 12), 16);
+            assertTrue(arrived >= before && arrived <= after, first + " at " + before + ".." + after);
+            assertTrue(first.substring(0, 12).compareTo(second.substring(0, 12)) <= 0, first + " then " + second);
+            assertNotEquals(first.substring(12), second.substring(12));
+        }
     }
 
     @Test
