@@ -249,8 +249,20 @@ public class res implements HttpHandler {
     private Done answerStored(HttpExchange exchange, Call call, Received received, boolean async, Plan plan) {
         byte[] fingerprint = call.key() == null ? null : fingerprint(call, received.body());
         Idempotency.Seen first;
+        Store.Storing pending = store.accept(call, received, fingerprint, !async, plan);
+        java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Runnable uncount = () -> {
+            if (counted.getAndSet(false)) {
+                synchronized (this) {
+                    storing--;
+                }
+            }
+        };
+        // Committed, the call is in the store's backlog at once: it leaves this count then, on the store's thread, not
+        // once its caller's thread runs (meanwhile counted twice, a burst's later calls would be refused for nothing).
+        pending.done().whenComplete((seen, failure) -> uncount.run());
         try {
-            first = stored(store.accept(call, received, fingerprint, !async, plan));
+            first = stored(pending);
         } catch (InterruptedException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             if (e instanceof InterruptedException) Thread.currentThread().interrupt();
             exchange.getResponseHeaders().set("Retry-After", "1");
@@ -259,9 +271,7 @@ public class res implements HttpHandler {
                 : e instanceof InterruptedException ? "the server is stopping" : why.getMessage();
             return refuse(exchange, call, new Refusal(503, "Service Unavailable: the call could not be stored (" + what + "); try again later"));
         } finally {
-            synchronized (this) {
-                storing--;
-            }
+            uncount.run(); // abandoned (never stored), or told already
         }
         if (first != null) return refuse(exchange, call, repeat(exchange, call, first, fingerprint));
         if (async) {

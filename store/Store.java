@@ -317,8 +317,12 @@ public final class Store implements AutoCloseable {
             fileSize = fileSize();
         }
         try (Statement s = writer.createStatement()) {
-            // Endpoints starting together on one PostgreSQL make the table one at a time.
-            if (postgres) s.execute("SELECT pg_advisory_xact_lock(20261126)");
+            if (postgres) {
+                // The start's transaction may pause (a JVM starting on a busy machine): the short limit is for the turns after it.
+                s.execute("SET LOCAL idle_in_transaction_session_timeout = " + Math.max(10_000, lease.toMillis() / 2));
+                // Endpoints starting together on one PostgreSQL make the table one at a time.
+                s.execute("SELECT pg_advisory_xact_lock(20261126)");
+            }
             String blob = postgres ? "BYTEA" : "BLOB";
             s.execute("CREATE TABLE IF NOT EXISTS " + table + " ("
                 + (postgres ? "seq BIGSERIAL PRIMARY KEY" : "seq INTEGER PRIMARY KEY")
@@ -940,7 +944,7 @@ public final class Store implements AutoCloseable {
             }
             mayWait = written.waiting();
             advance(clock, turn);
-            complete(batch, written.taken());
+            complete(batch, written.taken(), turn.count());
             hand(written.taken());
             written.callbacks().forEach(callbacks);
         }
@@ -1101,11 +1105,14 @@ public final class Store implements AutoCloseable {
         if (turn.count()) clock.count = turn.now() + 1000;
     }
 
-    /** The callers of a committed turn are told: a new call's 202 (or its key's first call), a finished call's end. */
-    private void complete(List<Op> batch, List<Claimed> taken) {
+    /**
+     * The callers of a committed turn are told: a new call's 202 (or its key's first call), a finished call's end.
+     * counted: the turn counted the backlog after its inserts, which are in that count already.
+     */
+    private void complete(List<Op> batch, List<Claimed> taken, boolean counted) {
         for (Op op : batch) {
             if (op instanceof Insert i) {
-                if (i.seen == null) backlog++;
+                if (i.seen == null && !counted) backlog++;
                 if (i.seen == null && i.taken) taken.add(new Claimed(i.call, i.received, i.plan, java.time.Instant.now()));
                 i.done.complete(i.seen);
             } else if (op instanceof Finish f) {
