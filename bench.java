@@ -2,6 +2,7 @@
 //JAVA 21+
 //DEPS com.google.code.gson:gson:2.15.0
 //DEPS org.xerial:sqlite-jdbc:3.54.1.0
+//DEPS org.postgresql:postgresql:42.7.14
 //DEPS io.prometheus:prometheus-metrics-core:1.10.0
 //DEPS io.prometheus:prometheus-metrics-exporter-httpserver:1.10.0
 //DEPS io.prometheus:prometheus-metrics-instrumentation-jvm:1.10.0
@@ -476,9 +477,9 @@ public class bench {
         System.out.printf("JDK %s, %d cores, %s%n", Runtime.version(), Runtime.getRuntime().availableProcessors(), LocalDate.now());
     }
 
-    /** The metrics client serve needs and the SQLite driver for serve --store (this script's //DEPS, as serve.java's). */
+    /** The metrics client serve needs and the drivers for serve --store (this script's //DEPS, as serve.java's). */
     static final String DRIVERS = String.join(java.io.File.pathSeparator, Arrays.stream(System.getProperty("java.class.path")
-        .split(java.io.File.pathSeparator)).filter(jar -> jar.matches(".*/(sqlite-jdbc|prometheus-metrics-[a-z-]+)-[^/]*\\.jar")).toList());
+        .split(java.io.File.pathSeparator)).filter(jar -> jar.matches(".*/(sqlite-jdbc|postgresql|prometheus-metrics-[a-z-]+)-[^/]*\\.jar")).toList());
 
     /** serve.java's heap, as its //JAVA_OPTIONS give it. */
     static final String SERVE_HEAP = "-Xmx320m";
@@ -588,8 +589,9 @@ public class bench {
                          adnanh/webhook (apt-get install webhook) and behind serve --run, side by side
                          (with --runs R: R rounds, webhook and serve in turn; default 1)
           --versus-nginx only this: 202s a second from wrk (apt-get install wrk), 64 connections for 8 s,
-                         to nginx's "return 202" (when installed), serve --sleep 0 and serve --sleep 0
-                         --store, in turn (with --runs R: R rounds; default 3)
+                         to nginx's "return 202" (when installed), serve --sleep 0, serve --sleep 0
+                         --store and three such serves on one PostgreSQL (when installed), in turn
+                         (with --runs R: R rounds; default 3)
           --runs R       runs of each whole-process command, the median is kept (default 5)
           --json FILE    also write the figures as JSON
           -h, --help     this help

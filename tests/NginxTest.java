@@ -1,5 +1,6 @@
 import call.Done;
 import caller.Send;
+import tools.Postgres;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,5 @@
 import call.Done;
+import tools.Postgres;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;

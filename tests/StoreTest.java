@@ -1,4 +1,5 @@
 import call.Done;
+import tools.Postgres;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

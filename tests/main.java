@@ -8,7 +8,7 @@
 //DEPS org.seleniumhq.selenium:selenium-support:4.52.0
 //JAVA_OPTIONS --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED
 //SOURCES ../test.java ../res.java ../serve.java ../call/*.java ../php/*.java ../store/*.java ../http/*.java ../text/*.java ../cli/*.java ../tls/*.java ../caller/*.java ../server/*.java ../queue/*.java
-//SOURCES Support.java LogSink.java Recorder.java TestServer.java ServeProcess.java Postgres.java Vectors.java Browser.java *Test.java
+//SOURCES Support.java LogSink.java Recorder.java TestServer.java ServeProcess.java ../tools/Postgres.java Vectors.java Browser.java *Test.java
 
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;

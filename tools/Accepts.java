@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
  * bench --versus-nginx: 202s a second from wrk (Debian's), 64 kept-alive connections on 2 threads, each call
  * "Prefer: respond-async": nginx answering `return 202` (the machine's limit for an HTTP answer), serve
  * (each call worked: --sleep 0) and serve --store (each call durable before its 202, then worked), in turn,
- * rounds times, so that the machine's ups and downs fall on all alike.
+ * and three serves on one PostgreSQL (Debian's, a cluster of the bench's own; each serve sent a third of the
+ * connections by a wrk of its own), rounds times, so that the machine's ups and downs fall on all alike.
  */
 public final class Accepts {
     private Accepts() {}
@@ -21,31 +22,40 @@ public final class Accepts {
     public record Figures(String name, double perSecond, double p50ms, double p99ms, long answered, String errors) {}
 
     static final int SECONDS = 8, WARM_SECONDS = 10, CONNECTIONS = 64;
-    static final String NGINX = "nginx (return 202)", SERVE = "serve --sleep 0", STORE = "serve --sleep 0 --store (SQLite, FULL)";
+    static final String NGINX = "nginx (return 202)", SERVE = "serve --sleep 0", STORE = "serve --sleep 0 --store (SQLite, FULL)",
+        POSTGRES = "3 × serve --sleep 0 --store (one PostgreSQL)";
 
     /** @param serve the command that starts serve.java (java, its options, the script), to which the address and options are added */
     public static List<Figures> run(int rounds, Path dir, List<String> serve, java.io.PrintStream progress) throws Exception {
         String nginx = nginx();
         List<Figures> all = new ArrayList<>();
-        for (int round = 0; round < rounds; round++) {
-            if (nginx == null) {
-                progress.println("nginx: not installed, its row is left out");
-            } else {
-                all.add(measure(progress, NGINX, port -> {
-                    Files.writeString(dir.resolve("nginx.conf"), nginxConf(dir).replace("{{PORT}}", String.valueOf(port)));
-                    boolean root = "root".equals(System.getProperty("user.name"));
-                    return new ProcessBuilder(nginx, "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(),
-                        "-g", "daemon off;" + (root ? " user root;" : ""));
-                }));
-            }
-            all.add(measure(progress, SERVE, port -> serve(serve, port, "--sleep", "0")));
-            Path store = dir.resolve("calls.db");
-            all.add(measure(progress, STORE, port -> {
-                for (String f : List.of("", "-wal", "-shm", ".lock")) Files.deleteIfExists(Path.of(store + f));
-                return serve(serve, port, "--sleep", "0", "--store", store.toString(), "--queue", "1000000");
-            }));
+        if (!Postgres.installed()) progress.println("PostgreSQL: " + Postgres.NONE + ", its row is left out");
+        try (Postgres postgres = Postgres.installed() ? new Postgres() : null) {
+            for (int round = 0; round < rounds; round++) round(all, round, nginx, postgres, dir, serve, progress);
         }
         return all;
+    }
+
+    /** One round: each row's server started afresh, measured and stopped, one after another. */
+    private static void round(List<Figures> all, int round, String nginx, Postgres postgres, Path dir, List<String> serve,
+            java.io.PrintStream progress) throws Exception {
+        if (nginx == null) {
+            progress.println("nginx: not installed, its row is left out");
+        } else {
+            all.add(measure(progress, NGINX, port -> {
+                Files.writeString(dir.resolve("nginx.conf"), nginxConf(dir).replace("{{PORT}}", String.valueOf(port)));
+                boolean root = "root".equals(System.getProperty("user.name"));
+                return new ProcessBuilder(nginx, "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(),
+                    "-g", "daemon off;" + (root ? " user root;" : ""));
+            }));
+        }
+        all.add(measure(progress, SERVE, port -> serve(serve, port, "--sleep", "0")));
+        Path store = dir.resolve("calls.db");
+        all.add(measure(progress, STORE, port -> {
+            for (String f : List.of("", "-wal", "-shm", ".lock")) Files.deleteIfExists(Path.of(store + f));
+            return serve(serve, port, "--sleep", "0", "--store", store.toString(), "--queue", "1000000");
+        }));
+        if (postgres != null) all.add(three(progress, postgres, "round" + round, serve));
     }
 
     interface Server {
@@ -93,10 +103,59 @@ public final class Accepts {
         }
     }
 
+    /**
+     * Three serves on one database of postgres (made for this round), started one after another (the first makes the
+     * table), then as many connections in all as the other rows, a third to each, from three wrk at once.
+     */
+    private static Figures three(java.io.PrintStream progress, Postgres postgres, String database, List<String> serve) throws Exception {
+        postgres.create(database);
+        List<Process> serves = new ArrayList<>();
+        List<String> urls = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                int port = Versus.freePort();
+                serves.add(serve(serve, port, "--sleep", "0", "--store", postgres.url(database), "--queue", "1000000")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+                urls.add("http://127.0.0.1:" + port + "/res.php?row=accepts");
+                Versus.awaitListening(java.net.URI.create(urls.get(i)), serves.get(i));
+            }
+            progress.printf("%s: 3 wrk, %d connections in all, %d s after %d to warm up%n", POSTGRES, CONNECTIONS, SECONDS, WARM_SECONDS);
+            wrkEach(urls, WARM_SECONDS);
+            List<Figures> each = wrkEach(urls, SECONDS).stream().map(report -> figures(POSTGRES, report)).toList();
+            // The rate and the count are the three's sum; p50 and p99 the slowest of the three's.
+            List<String> errors = each.stream().map(Figures::errors).filter(e -> !e.equals("none")).toList();
+            return new Figures(POSTGRES, each.stream().mapToDouble(Figures::perSecond).sum(), each.stream().mapToDouble(Figures::p50ms).max().orElseThrow(),
+                each.stream().mapToDouble(Figures::p99ms).max().orElseThrow(), each.stream().mapToLong(Figures::answered).sum(),
+                errors.isEmpty() ? "none" : String.join("; ", errors));
+        } finally {
+            for (Process p : serves) p.destroy();
+            for (Process p : serves) if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly().waitFor();
+        }
+    }
+
+    /** wrk's reports of runs against each url at once, the connections shared among them (one thread each). */
+    private static List<String> wrkEach(List<String> urls, int seconds) throws Exception {
+        List<Process> runs = new ArrayList<>();
+        for (int i = 0; i < urls.size(); i++) {
+            int connections = CONNECTIONS / urls.size() + (i < CONNECTIONS % urls.size() ? 1 : 0);
+            runs.add(wrk(urls.get(i), seconds, 1, connections));
+        }
+        List<String> reports = new ArrayList<>();
+        for (Process w : runs) reports.add(report(w));
+        return reports;
+    }
+
     /** wrk's report of a run against url. */
     private static String wrk(String url, int seconds) throws Exception {
-        Process w = new ProcessBuilder("wrk", "-t2", "-c" + CONNECTIONS, "-d" + seconds + "s", "--latency", "-H", "Prefer: respond-async", url)
+        return report(wrk(url, seconds, 2, CONNECTIONS));
+    }
+
+    private static Process wrk(String url, int seconds, int threads, int connections) throws IOException {
+        return new ProcessBuilder("wrk", "-t" + threads, "-c" + connections, "-d" + seconds + "s", "--latency", "-H", "Prefer: respond-async", url)
             .redirectErrorStream(true).start();
+    }
+
+    private static String report(Process w) throws Exception {
         String out = new String(w.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         if (w.waitFor() != 0) throw new IOException("wrk failed: " + out);
         return out;
@@ -146,6 +205,8 @@ public final class Accepts {
         double nginx = median(all, NGINX), serve = median(all, SERVE), store = median(all, STORE);
         if (nginx > 0) System.out.printf("serve answers %.2f of nginx's 202s a second (medians)%n", serve / nginx);
         System.out.printf("serve --store answers %.2f of serve's 202s a second, each durable first (medians)%n", store / serve);
+        double postgres = median(all, POSTGRES);
+        if (postgres > 0) System.out.printf("three serves on one PostgreSQL answer %.2f of serve's 202s a second, each durable first (medians)%n", postgres / serve);
     }
 
     private static double median(List<Figures> all, String name) {

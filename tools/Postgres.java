@@ -1,4 +1,4 @@
-
+package tools;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -9,17 +9,17 @@ import java.util.List;
 
 /**
  * PostgreSQL from Debian's package (its newest /usr/lib/postgresql/N/bin), a cluster of its own in a
- * temporary folder on a free port, started for a test and stopped (and deleted) after it. Run as the
- * package's postgres user when this is root, as initdb must not run as root.
+ * temporary folder on a free port, started for a test or a bench row and stopped (and deleted) after it. Run
+ * as the package's postgres user when this is root, as initdb must not run as root.
  */
-final class Postgres implements AutoCloseable {
-    static final String NONE = "PostgreSQL is not installed (apt-get install postgresql)";
-    final Path dir;
-    final int port;
+public final class Postgres implements AutoCloseable {
+    public static final String NONE = "PostgreSQL is not installed (apt-get install postgresql)";
+    public final Path dir;
+    public final int port;
     private final Path bin;
 
     /** Whether Debian's PostgreSQL is installed. */
-    static boolean installed() {
+    public static boolean installed() {
         return binaries() != null;
     }
 
@@ -33,10 +33,12 @@ final class Postgres implements AutoCloseable {
         }
     }
 
-    Postgres() throws Exception {
+    public Postgres() throws Exception {
         bin = binaries();
         dir = Files.createTempDirectory("asynccall-pg");
-        port = Support.closedPort();
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
         if (root()) run("chown", "-R", "postgres:postgres", dir.toString());
         run(asPostgres(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", "postgres",
             "--auth=trust", "-E", "UTF8", "--no-sync"));
@@ -44,25 +46,35 @@ final class Postgres implements AutoCloseable {
     }
 
     /** Starts the server (again), on the same port and data. */
-    void start() throws Exception {
+    public void start() throws Exception {
         run(asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(),
             "-w", "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c max_connections=50", "start"));
     }
 
     /** Stops the server as its administrator would (fast: sessions are ended). */
-    void stop() throws Exception {
+    public void stop() throws Exception {
         run(asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "stop"));
     }
 
     /** Signals the server and every process it started (its sessions): STOP hangs it as a stalled machine would, CONT resumes it. */
-    void signal(String name) throws Exception {
+    public void signal(String name) throws Exception {
         String postmaster = Files.readAllLines(dir.resolve("data/postmaster.pid")).get(0).strip();
         run("sh", "-c", "kill -s " + name + " " + postmaster + "; pkill -" + name + " -P " + postmaster + "; true");
     }
 
     /** The store URL of its database. */
-    String url() {
-        return "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";
+    public String url() {
+        return url("postgres");
+    }
+
+    /** The store URL of one of its databases. */
+    public String url(String database) {
+        return "jdbc:postgresql://127.0.0.1:" + port + "/" + database + "?user=postgres";
+    }
+
+    /** Makes a database (an empty one for each bench round). */
+    public void create(String database) throws Exception {
+        run(asPostgres(bin.resolve("createdb").toString(), "-h", dir.toString(), "-p", String.valueOf(port), "-U", "postgres", database));
     }
 
     private static boolean root() {
